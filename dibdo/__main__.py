@@ -1,0 +1,3 @@
+from dibdo.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommand bodies, one module per command."""

@@ -1,0 +1,42 @@
+"""CONNECT tunnels: bytes copied both ways between the client and upstream, never cached."""
+
+from __future__ import annotations
+
+import selectors
+import socket
+
+_IDLE = 300.0  # seconds without traffic either way before the tunnel is closed
+
+
+def tunnel(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy until both sides have closed (or the tunnel idles); closes neither socket."""
+    peers = {client: upstream, upstream: client}
+    with selectors.DefaultSelector() as sel:
+        for sock in peers:
+            sel.register(sock, selectors.EVENT_READ)
+        open_sides = 2
+        while open_sides:
+            ready = sel.select(_IDLE)
+            if not ready:
+                return
+            for key, _ in ready:
+                src: socket.socket = key.fileobj  # type: ignore[assignment]
+                if not _pump(src, peers[src]):
+                    sel.unregister(src)
+                    open_sides -= 1
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> bool:
+    """Move what `src` has to `dst`; False once `src` has closed (then half-close `dst`)."""
+    try:
+        data = src.recv(64 * 1024)
+        if data:
+            dst.sendall(data)
+            return True
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    return False

@@ -1,0 +1,1 @@
+"""Root filesystems: mounts, overlay layers, the chroot and the bootstrap."""
