@@ -97,8 +97,9 @@ def parse_partitioning(raw: RawNode, problems: Problems) -> PartitioningSpec | N
     if not isinstance(items, list) or not items:
         problems.add(f"{raw.path}.partitions", "must be a non-empty list", node=raw.name)
         return None
-    parts = [_partition(p, label, f"{raw.path}.partitions[{i}]", problems)
-             for i, p in enumerate(items)]
+    parts = [
+        _partition(p, label, f"{raw.path}.partitions[{i}]", problems) for i, p in enumerate(items)
+    ]
     good = tuple(p for p in parts if p is not None)
     base = text(raw.values, "base") or ""
     return PartitioningSpec(raw.name, base, label, align, good, raw.path)
@@ -122,8 +123,11 @@ def _partition(value: Any, label: str, path: str, problems: Problems) -> Partiti
     flags = string_list(value.get("flags"))
     for flag in flags:
         if flag not in FLAGS:
-            problems.add(f"{path}.flags", f"unknown flag '{flag}' (known: boot, primary, "
-                         "logical)", node=name)
+            problems.add(
+                f"{path}.flags",
+                f"unknown flag '{flag}' (known: boot, primary, " "logical)",
+                node=name,
+            )
     if "primary" in flags and "logical" in flags:
         problems.add(f"{path}.flags", "a partition cannot be both primary and logical", node=name)
     if label == "mbr" and "primary" not in flags and "logical" not in flags:
@@ -141,12 +145,12 @@ def _type(value: Any, label: str, path: str, name: str, problems: Problems) -> s
             return f"0x{value:02x}"
         if isinstance(value, str) and _HEX.fullmatch(value) and int(value, 16) > 0:
             return f"0x{int(value, 16):02x}"
-        problems.add(path, f"{value!r} is not an MBR partition type (a byte, like 0x83)",
-                     node=name)
+        problems.add(path, f"{value!r} is not an MBR partition type (a byte, like 0x83)", node=name)
         return "0x83"
     code = str(value)
     if _GPT_CODE.fullmatch(code) or _GUID.fullmatch(code):
         return code.upper()
-    problems.add(path, f"{value!r} is not a GPT type (an sgdisk code like EF00, or a GUID)",
-                 node=name)
+    problems.add(
+        path, f"{value!r} is not a GPT type (an sgdisk code like EF00, or a GUID)", node=name
+    )
     return "8300"

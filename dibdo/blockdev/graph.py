@@ -29,13 +29,14 @@ from dibdo.journal import Journal
 
 @dataclass(frozen=True)
 class Context:
-    """What every node may read: where the image and the mounts go, the journal, and
-    what this host can do."""
+    """What every node may read: where the image and the mounts go, the journal, what
+    this host can do, and `seed`, from which stable disk and partition GUIDs derive."""
 
     image: Path
     size: int
     mount_root: Path
     journal: Journal | None = None
+    seed: str = ""
     stage_vfat: bool = True
     populate: Mapping[str, Path] = field(default_factory=dict)
 

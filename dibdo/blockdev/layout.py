@@ -11,9 +11,12 @@ extended partition spans from the first EBR to the end of the last logical parti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dibdo.blockdev._lvmspec import LvmSpec, model
 from dibdo.blockdev._partspec import PartitioningSpec, PartitionSpec
+from dibdo.blockdev.localloop import LocalLoopSpec
 from dibdo.blockdev.schema import Problems
 from dibdo.blockdev.units import SECTOR, align_down, align_up, human
 
@@ -60,8 +63,11 @@ def plan_table(
     cursor = align_up(_GPT_HEAD if gpt else SECTOR, spec.align)
     end = align_down(disk_size - (_GPT_TAIL if gpt else 0), SECTOR)
     if not gpt and disk_size > MBR_LIMIT:
-        problems.add(f"{spec.path}.label", f"an MBR cannot address a {human(disk_size)} disk "
-                     "(2 TiB at most); use gpt", node=spec.name)
+        problems.add(
+            f"{spec.path}.label",
+            f"an MBR cannot address a {human(disk_size)} disk " "(2 TiB at most); use gpt",
+            node=spec.name,
+        )
     out: list[PartitionPlan] = []
     for part, number in zip(spec.partitions, numbers, strict=True):
         logical = not gpt and "logical" in part.flags
@@ -71,8 +77,18 @@ def plan_table(
         if size <= 0 or start + size > end:
             _no_room(part, size, max(end - start, 0), disk_size, spec.name, problems)
             size = max(size, 0)
-        out.append(PartitionPlan(part.name, number, start, size, part.type, part.bootable,
-                                 logical, None if ebr is None else ebr))
+        out.append(
+            PartitionPlan(
+                part.name,
+                number,
+                start,
+                size,
+                part.type,
+                part.bootable,
+                logical,
+                None if ebr is None else ebr,
+            )
+        )
         cursor = start + size
     if len(problems.items) > before:
         return None
@@ -91,11 +107,16 @@ def _size(part: PartitionSpec, free: int, align: int) -> int:
     return align_down(size, align) if size < free else align_down(size, SECTOR)
 
 
-def _no_room(part: PartitionSpec, size: int, free: int, disk: int, node: str,
-             problems: Problems) -> None:
+def _no_room(
+    part: PartitionSpec, size: int, free: int, disk: int, node: str, problems: Problems
+) -> None:
     want = f"needs {human(size)}" if size > 0 else "gets no space"
-    problems.add(f"{part.path}.size", f"partition '{part.name}' {want} but only {human(free)} "
-                 f"is left of the {human(disk)} disk", node=node)
+    problems.add(
+        f"{part.path}.size",
+        f"partition '{part.name}' {want} but only {human(free)} "
+        f"is left of the {human(disk)} disk",
+        node=node,
+    )
 
 
 def _numbers(spec: PartitioningSpec, problems: Problems) -> list[int]:
@@ -108,8 +129,12 @@ def _numbers(spec: PartitioningSpec, problems: Problems) -> list[int]:
     for part in spec.partitions:
         if "logical" in part.flags:
             if run_ended:
-                problems.add(f"{part.path}.flags", "logical partitions must follow each other "
-                             "(there is one extended partition)", node=spec.name)
+                problems.add(
+                    f"{part.path}.flags",
+                    "logical partitions must follow each other "
+                    "(there is one extended partition)",
+                    node=spec.name,
+                )
             if logical_no == 4:
                 slot += 1
             logical_no += 1
@@ -119,7 +144,31 @@ def _numbers(spec: PartitioningSpec, problems: Problems) -> list[int]:
         slot += 1
         numbers.append(slot)
     if slot > 4:
-        problems.add(f"{spec.path}.partitions", f"an MBR has 4 primary slots but this needs "
-                     f"{slot} (the extended partition takes one); flag some partitions "
-                     "logical or use gpt", node=spec.name)
+        problems.add(
+            f"{spec.path}.partitions",
+            f"an MBR has 4 primary slots but this needs "
+            f"{slot} (the extended partition takes one); flag some partitions "
+            "logical or use gpt",
+            node=spec.name,
+        )
     return numbers
+
+
+def device_sizes(
+    specs: Sequence[object], disk_size: int, problems: Problems | None = None
+) -> dict[str, int]:
+    """The size of every block device (disk, partitions, LVs) on a `disk_size` disk, as
+    planned before anything exists; what does not fit is added to `problems`."""
+    problems = problems if problems is not None else Problems()
+    sizes: dict[str, int] = {}
+    for spec in specs:
+        if isinstance(spec, LocalLoopSpec):
+            sizes[spec.name] = spec.size or disk_size
+    for spec in specs:
+        if isinstance(spec, PartitioningSpec):
+            table = plan_table(spec, sizes.get(spec.base, 0), problems)
+            sizes.update({p.name: p.size for p in table.partitions} if table else {})
+    for spec in specs:
+        if isinstance(spec, LvmSpec):
+            sizes.update(model(spec, sizes, problems))
+    return sizes

@@ -59,8 +59,9 @@ TYPE = NodeType(
     fields=(
         Field("name", "Name of the disk (usually image0).", required=True),
         Field("size", "Size of the image; default: the size computed for the build."),
-        Field("directory", "Accepted for DIB compatibility; the image goes where the "
-              "build says."),
+        Field(
+            "directory", "Accepted for DIB compatibility; the image goes where the " "build says."
+        ),
     ),
     parse=parse,
 )

@@ -59,10 +59,8 @@ def loop_device(
 def _lock(device: Path) -> int:
     """Hold a shared BSD lock: udev does not probe a device that is locked."""
     fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
-    try:
+    with contextlib.suppress(OSError):  # someone else holds it: udev may probe, no harm
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        pass  # someone else holds it: udev may probe, which only costs time
     return fd
 
 

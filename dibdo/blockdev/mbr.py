@@ -68,8 +68,13 @@ def encode_entry(entry: Entry, *, relative_to: int = 0) -> bytes:
     if not (0 <= lba <= _MAX_LBA and 0 < entry.sectors <= _MAX_LBA and last <= _MAX_LBA):
         raise ValueError(f"partition at sector {first} does not fit a 32-bit MBR")
     status = 0x80 if entry.bootable else 0x00
-    return (bytes((status,)) + chs(first) + bytes((entry.type,)) + chs(last)
-            + struct.pack("<II", lba, entry.sectors))
+    return (
+        bytes((status,))
+        + chs(first)
+        + bytes((entry.type,))
+        + chs(last)
+        + struct.pack("<II", lba, entry.sectors)
+    )
 
 
 def _table(entries: Sequence[bytes]) -> bytes:

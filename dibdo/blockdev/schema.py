@@ -141,6 +141,6 @@ def string_list(value: Any) -> tuple[str, ...]:
     """A YAML value that may be one string or a list of strings."""
     if value is None:
         return ()
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list | tuple):
         return tuple(str(v) for v in value)
     return (str(value),)

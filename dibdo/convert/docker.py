@@ -22,7 +22,7 @@ import io
 import json
 import tarfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ class DockerConfig:
     arch: str = "amd64"
     cmd: tuple[str, ...] = ("/bin/bash",)
     env: tuple[str, ...] = (_DEFAULT_PATH,)
-    history: tuple[str, ...] = field(default=())
+    history: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.arch not in _ARCHES:

@@ -120,7 +120,7 @@ class _DialingAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)  # type: ignore[no-untyped-call]
         self.poolmanager.pool_classes_by_scheme = _pool_classes(self._dialer)
 
 
@@ -144,6 +144,6 @@ def _pool_classes(dialer: Dialer) -> dict[str, type[HTTPConnectionPool]]:
 
 def _open(dialer: Dialer, conn: HTTPConnection) -> socket.socket:
     try:
-        return dialer.connect(conn.host, conn.port, conn.timeout)  # type: ignore[arg-type]
+        return dialer.connect(conn.host, conn.port, conn.timeout)
     except OSError as exc:
         raise NewConnectionError(conn, f"Failed to establish a new connection: {exc}") from exc

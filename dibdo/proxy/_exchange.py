@@ -8,6 +8,7 @@ client sees it short, never padded or mixed with the next response.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import socket
 from collections.abc import Iterable
@@ -77,18 +78,15 @@ class Exchange:
     def error(self, status: int, message: str) -> None:
         """A plain-text error response naming what failed."""
         body = (message + "\n").encode()
-        reason = {403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout"}.get(status)
         headers = BodyHeaders(content_type="text/plain; charset=utf-8")
-        self.send_head(status, headers, length=len(body), reason=reason)
+        self.send_head(status, headers, length=len(body))
         self.write(body)
 
     def abort(self) -> None:
         """Cut the connection after a body broke off."""
         self._handler.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self._handler.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def plan(self, size: int, headers: BodyHeaders) -> Plan:
         """200, 206 or 416 for a Range, or 304 for a conditional request that still holds."""
@@ -105,7 +103,8 @@ class Exchange:
         if start >= size or start > end:
             return Plan(416, 0, 0, (("Content-Range", f"bytes */{size}"),))
         end = min(end, size - 1)
-        return Plan(206, start, end - start + 1, (("Content-Range", f"bytes {start}-{end}/{size}"),))
+        content_range = ("Content-Range", f"bytes {start}-{end}/{size}")
+        return Plan(206, start, end - start + 1, (content_range,))
 
 
 def parse_range(spec: str, size: int) -> tuple[int, int] | None:

@@ -15,6 +15,7 @@ for the first one's download and then find the body in the store.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import os
 import threading
@@ -102,9 +103,9 @@ class Download:
         try:
             while True:
                 with self._cond:
-                    self._cond.wait_for(lambda: self.written > pos or self._ended(), STALL)
-                    end, state = self.written, self.state
-                if pos < end:
+                    self._cond.wait_for(functools.partial(self._moved, pos), STALL)
+                    end, state = self._available(), self.state
+                if pos < end and state in (State.STREAMING, State.STORED):
                     chunk = os.pread(fd, min(CHUNK, end - pos), pos)
                     pos += len(chunk)
                     yield chunk
@@ -115,8 +116,18 @@ class Download:
         finally:
             os.close(fd)
 
-    def _ended(self) -> bool:
-        return self.state is not State.STREAMING
+    def _moved(self, pos: int) -> bool:
+        """New bytes past `pos`, or the download ended (call under the condition)."""
+        return self._available() > pos or self.state is not State.STREAMING
+
+    def _available(self) -> int:
+        """Bytes a follower may send: all of them once stored; while streaming, all but the
+        last byte, so that a body failing verification never reaches a client whole."""
+        if self.state is State.STORED:
+            return self.written
+        if self.length is None:
+            return max(self.written - 1, 0)
+        return min(self.written, self.length - 1)
 
     def _reader(self) -> int:
         with self._cond:

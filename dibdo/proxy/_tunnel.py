@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 
@@ -35,8 +36,6 @@ def _pump(src: socket.socket, dst: socket.socket) -> bool:
             return True
     except OSError:
         pass
-    try:
+    with contextlib.suppress(OSError):
         dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
     return False

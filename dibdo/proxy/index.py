@@ -22,7 +22,8 @@ from pathlib import Path
 from types import TracebackType
 
 import requests
-from requests_cache import NEVER_EXPIRE, CachedSession, SQLiteCache
+from requests_cache import NEVER_EXPIRE, CachedSession
+from requests_cache.backends.sqlite import SQLiteCache
 
 from dibdo import log
 from dibdo.proxy._db import Database
@@ -86,7 +87,7 @@ class IndexCache:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._http.close()  # type: ignore[no-untyped-call]
 
     @contextlib.contextmanager
     def fetch(self, url: str) -> Iterator[IndexReply | None]:

@@ -93,7 +93,7 @@ class ObjectStore:
         if obj is None:
             return None
         try:
-            f = open(self.path_of(obj.sha256), "rb")
+            f = open(self.path_of(obj.sha256), "rb")  # noqa: SIM115 (the caller closes it)
         except FileNotFoundError:
             self._forget(obj.sha256)
             return None
@@ -101,7 +101,8 @@ class ObjectStore:
             f.close()
             self._forget(obj.sha256)
             return None
-        self.db.query("UPDATE objects SET last_used = ? WHERE sha256 = ?", (time.time(), obj.sha256))
+        now = time.time()
+        self.db.query("UPDATE objects SET last_used = ? WHERE sha256 = ?", (now, obj.sha256))
         return obj, f
 
     def staging(self) -> tuple[Path, int]:

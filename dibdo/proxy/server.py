@@ -13,6 +13,7 @@ The cache directory layout is drawn in `objects.py` (bodies) and `index.py` (ind
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import signal
 import socket
 import threading
@@ -26,7 +27,7 @@ from typing import Any
 from dibdo import log
 from dibdo.errors import ConfigError
 from dibdo.proxy._context import Context
-from dibdo.proxy._dial import Dialer, is_blocked, session
+from dibdo.proxy._dial import Dialer, session
 from dibdo.proxy._fetch import Downloads
 from dibdo.proxy._handler import ProxyHandler
 from dibdo.proxy.index import IndexCache
@@ -125,13 +126,14 @@ class ProxyServer:
             window=self.index_window, refresh=self.refresh,
         ))  # fmt: skip
         downloads = Downloads(store, http, stats)
-        stack.callback(downloads.close)
         context = Context(store, downloads, index, stats, self.dialer, self.offline, via)
         httpd = _HTTPServer(self.listen, context)
         stack.callback(httpd.server_close)  # joins the handler threads
         stack.callback(httpd.cut_clients)
         stack.callback(downloads.close)  # handlers waiting on downloads wake up and finish
-        thread = threading.Thread(target=httpd.serve_forever, name="dibdo proxy", daemon=True)
+        thread = threading.Thread(
+            target=httpd.serve_forever, args=(0.1,), name="dibdo proxy", daemon=True
+        )
         thread.start()
         stack.callback(thread.join)
         stack.callback(httpd.shutdown)
@@ -188,10 +190,12 @@ def _bound(proxy: ProxyServer, listen: str) -> Iterator[ProxyServer]:
     try:
         proxy.__enter__()
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}",
-                          hint="choose another address with --listen HOST:PORT") from exc  # fmt: skip
-    with proxy:
+        hint = "choose another address with --listen HOST:PORT"
+        raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}", hint=hint) from exc
+    try:
         yield proxy
+    finally:
+        proxy.close()
 
 
 @contextlib.contextmanager
@@ -209,6 +213,6 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def _is_loopback(host: str) -> bool:
     try:
-        return is_blocked(host) and host.split(".")[0] in ("127", "::1") or host == "::1"
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
