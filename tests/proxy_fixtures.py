@@ -6,8 +6,8 @@ the proxy. Plain module, imported by tests/test_proxy_*.py:
         assert archive.count("/debian/pool/a.deb") == 1
 
 The archive serves bytes by path with Last-Modified and ETag, answers If-None-Match with
-304, can fail every request (`fail_with`), send bodies slowly (`slow`: seconds per 64 KiB) and cut chosen bodies short
-(`truncate`), and records every request it got. Proxies reach it as `archive.test` (and
+304, can fail every request (`fail_with`), send bodies slowly (`slow`: seconds per 64 KiB)
+and cut chosen bodies short (`truncate`), and records every request it got. Proxies reach it as `archive.test` (and
 `mirror.test`) through ProxyServer's `resolve` overrides, as they would reach a mirror.
 """
 
@@ -18,7 +18,6 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

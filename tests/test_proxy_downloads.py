@@ -44,11 +44,11 @@ def test_parallel_requests_for_one_uncached_body_make_one_download(tmp_path: Pat
 
 def test_two_proxies_on_one_cache_dir_share_bodies_and_downloads(tmp_path: Path) -> None:
     small = "/debian/pool/main/h/hello/hello_2.10-3_amd64.deb"
-    with FakeArchive({BIG: BODY, small: b"hello"}, slow=0.005) as archive:
-        with proxy_for(tmp_path, archive) as one, proxy_for(tmp_path, archive) as two:
-            get(one, ARCHIVE + small)
-            from_two = get(two, ARCHIVE + small)
-            bodies = _parallel([one, two], ARCHIVE + BIG, 4)
+    archive = FakeArchive({BIG: BODY, small: b"hello"}, slow=0.005)
+    with archive, proxy_for(tmp_path, archive) as one, proxy_for(tmp_path, archive) as two:
+        get(one, ARCHIVE + small)
+        from_two = get(two, ARCHIVE + small)
+        bodies = _parallel([one, two], ARCHIVE + BIG, 4)
     assert from_two.content == b"hello" and archive.count(small) == 1
     assert all(body == BODY for body in bodies)
     assert archive.count(BIG) == 1
@@ -82,8 +82,8 @@ def test_least_recently_used_body_is_evicted_over_the_size_limit(tmp_path: Path)
     paths = [f"/debian/pool/main/p/p{i}/p{i}_1_all.deb" for i in range(3)]
     a, b, c = paths
     files = {path: blob(2**20, seed=i) for i, path in enumerate(paths)}
-    with FakeArchive(files) as archive:
-        with proxy_for(tmp_path, archive, size_limit=int(2.5 * 2**20)) as proxy:
-            for path in (a, b, a, c, a, b):
-                assert get(proxy, ARCHIVE + path).content == files[path]
+    archive = FakeArchive(files)
+    with archive, proxy_for(tmp_path, archive, size_limit=int(2.5 * 2**20)) as proxy:
+        for path in (a, b, a, c, a, b):
+            assert get(proxy, ARCHIVE + path).content == files[path]
     assert [archive.count(p) for p in (a, b, c)] == [1, 2, 1]

@@ -9,6 +9,9 @@ from pathlib import Path
 from proxy_fixtures import ARCHIVE, FakeArchive, blob, closed_port, get, proxy_for
 
 from dibdo.proxy import ProxyServer
+from dibdo.proxy._dial import Dialer
+from dibdo.proxy.index import IndexCache
+from dibdo.proxy.objects import ObjectStore
 
 RELEASE = "/debian/dists/bookworm/InRelease"
 DEB = "/debian/pool/main/h/hello/hello_2.10-3_amd64.deb"
@@ -88,11 +91,24 @@ def test_unreachable_archive_serves_stale_indexes_and_stored_bodies(tmp_path: Pa
 
 
 def test_upstream_server_error_serves_the_stale_index(tmp_path: Path) -> None:
-    with _archive() as archive:
-        with proxy_for(tmp_path, archive, index_window=0) as proxy:
-            get(proxy, ARCHIVE + RELEASE)
-            archive.fail_with = 503
-            stale = get(proxy, ARCHIVE + RELEASE)
-            fresh_miss = get(proxy, ARCHIVE + "/debian/dists/trixie/InRelease")
+    archive = _archive()
+    with archive, proxy_for(tmp_path, archive, index_window=0) as proxy:
+        get(proxy, ARCHIVE + RELEASE)
+        archive.fail_with = 503
+        stale = get(proxy, ARCHIVE + RELEASE)
+        fresh_miss = get(proxy, ARCHIVE + "/debian/dists/trixie/InRelease")
     assert stale.status_code == 200 and stale.content == V1
     assert fresh_miss.status_code == 503
+
+
+def test_a_mutable_file_over_the_size_cap_is_streamed_through_not_stored(tmp_path: Path) -> None:
+    big = "/debian/dists/bookworm/main/Contents-amd64.gz"
+    body = blob(200_000)
+    with FakeArchive({big: body}) as archive, ObjectStore(tmp_path, size_limit=2**30) as store:
+        dialer = Dialer(resolve={"archive.test": archive.authority})
+        with IndexCache(tmp_path, store.db, dialer, via="1.1 test", max_body=100_000) as index:
+            for _ in range(2):
+                with index.fetch(ARCHIVE + big) as reply:
+                    assert reply is not None and reply.body is None
+                    assert b"".join(reply.chunks) == body
+    assert archive.count(big) == 2

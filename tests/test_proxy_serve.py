@@ -41,6 +41,5 @@ def test_serve_prints_its_url_serves_stats_and_stops_on_sigterm(tmp_path: Path) 
 
 
 def test_serve_on_a_busy_port_is_a_config_error(tmp_path: Path) -> None:
-    with ProxyServer(tmp_path / "a") as busy:
-        with pytest.raises(ConfigError, match="cannot listen"):
-            serve(listen=f"127.0.0.1:{busy.address[1]}", cache_dir=tmp_path / "b")
+    with ProxyServer(tmp_path / "a") as busy, pytest.raises(ConfigError, match="cannot listen"):
+        serve(listen=f"127.0.0.1:{busy.address[1]}", cache_dir=tmp_path / "b")

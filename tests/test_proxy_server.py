@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from pathlib import Path
 
 import requests
@@ -28,10 +30,10 @@ def test_deb_is_fetched_once_then_served_from_the_store(tmp_path: Path) -> None:
 
 
 def test_same_archive_path_on_another_mirror_is_a_hit(tmp_path: Path) -> None:
-    with FakeArchive({DEB: BODY}) as archive, FakeArchive() as empty:
-        with proxy_for(tmp_path, archive, empty) as proxy:
-            get(proxy, ARCHIVE + DEB)
-            other = get(proxy, MIRROR + DEB)
+    archive, empty = FakeArchive({DEB: BODY}), FakeArchive()
+    with archive, empty, proxy_for(tmp_path, archive, empty) as proxy:
+        get(proxy, ARCHIVE + DEB)
+        other = get(proxy, MIRROR + DEB)
     assert other.status_code == 200 and other.content == BODY
     assert empty.count(DEB) == 0
 
@@ -117,3 +119,15 @@ def _connect(proxy: ProxyServer, authority: str, payload: bytes) -> bytes:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_closing_the_server_cuts_idle_connections_and_joins_its_threads(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    with FakeArchive({DEB: BODY}) as archive, proxy_for(tmp_path, archive) as proxy:
+        idle = socket.create_connection(proxy.address, timeout=10)
+        idle.sendall(f"GET {ARCHIVE}{DEB} HTTP/1.1\r\nHost: archive.test\r\n\r\n".encode())
+        idle.recv(1)
+        start = time.monotonic()
+    with idle:
+        assert time.monotonic() - start < 5
+        assert set(threading.enumerate()) - before == set()

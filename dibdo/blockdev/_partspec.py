@@ -102,7 +102,9 @@ def parse_partitioning(raw: RawNode, problems: Problems) -> PartitioningSpec | N
     ]
     good = tuple(p for p in parts if p is not None)
     base = text(raw.values, "base") or ""
-    return PartitioningSpec(raw.name, base, label, align, good, raw.path)
+    spec = PartitioningSpec(raw.name, base, label, align, good, raw.path)
+    partition_numbers(spec, problems)
+    return spec
 
 
 def _partition(value: Any, label: str, path: str, problems: Problems) -> PartitionSpec | None:
@@ -154,3 +156,38 @@ def _type(value: Any, label: str, path: str, name: str, problems: Problems) -> s
         path, f"{value!r} is not a GPT type (an sgdisk code like EF00, or a GUID)", node=name
     )
     return "8300"
+
+
+def partition_numbers(spec: PartitioningSpec, problems: Problems) -> list[int]:
+    """Partition numbers: GPT counts 1, 2, ...; MBR primaries take slots 1-4 in order (the
+    extended partition takes the slot where the first logical appears), logicals 5, 6, ..."""
+    if spec.label == "gpt":
+        return list(range(1, len(spec.partitions) + 1))
+    numbers: list[int] = []
+    slot, logical_no, run_ended = 0, 4, False
+    for part in spec.partitions:
+        if "logical" in part.flags:
+            if run_ended:
+                problems.add(
+                    f"{part.path}.flags",
+                    "logical partitions must follow each other "
+                    "(there is one extended partition)",
+                    node=spec.name,
+                )
+            if logical_no == 4:
+                slot += 1
+            logical_no += 1
+            numbers.append(logical_no)
+            continue
+        run_ended = logical_no > 4
+        slot += 1
+        numbers.append(slot)
+    if slot > 4:
+        problems.add(
+            f"{spec.path}.partitions",
+            f"an MBR has 4 primary slots but this needs "
+            f"{slot} (the extended partition takes one); flag some partitions "
+            "logical or use gpt",
+            node=spec.name,
+        )
+    return numbers

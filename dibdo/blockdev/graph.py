@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from dibdo import log
 from dibdo.blockdev.results import Result
@@ -125,17 +125,29 @@ class Runner:
         else:
             self._undo(("delete",), strict=False)
 
-    def _undo(self, phases: tuple[str, ...], *, strict: bool) -> None:
+    def _undo(self, phases: tuple[Phase, ...], *, strict: bool) -> None:
         """Run each phase on every made node in reverse; report failures after trying all."""
         made, self.made = self.made, []
         failures: list[str] = []
         for phase in phases:
             for node in reversed(made):
                 try:
-                    getattr(node, phase)()
+                    _release(node, phase)
                 except (DibdoError, OSError) as exc:
-                    message = getattr(exc, "message", str(exc))
+                    message = exc.message if isinstance(exc, DibdoError) else str(exc)
                     failures.append(f"{phase} {node.spec.name}: {message}")
                     log.warn(f"could not {phase} {node.spec.name}: {message}")
         if failures and strict:
             raise DeviceError("could not release the block devices: " + "; ".join(failures))
+
+
+Phase = Literal["umount", "cleanup", "delete"]
+
+
+def _release(node: Node, phase: Phase) -> None:
+    if phase == "umount":
+        node.umount()
+    elif phase == "cleanup":
+        node.cleanup()
+    else:
+        node.delete()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dibdo.blockdev._lvmspec import LvmSpec, model
-from dibdo.blockdev._partspec import PartitioningSpec, PartitionSpec
+from dibdo.blockdev._partspec import PartitioningSpec, PartitionSpec, partition_numbers
 from dibdo.blockdev.localloop import LocalLoopSpec
 from dibdo.blockdev.schema import Problems
 from dibdo.blockdev.units import SECTOR, align_down, align_up, human
@@ -58,7 +58,7 @@ def plan_table(
     """The layout of `spec` on a disk of `disk_size` bytes, or None (problems added)."""
     problems = problems if problems is not None else Problems()
     before = len(problems.items)
-    numbers = _numbers(spec, problems)
+    numbers = partition_numbers(spec, problems)
     gpt = spec.label == "gpt"
     cursor = align_up(_GPT_HEAD if gpt else SECTOR, spec.align)
     end = align_down(disk_size - (_GPT_TAIL if gpt else 0), SECTOR)
@@ -110,48 +110,13 @@ def _size(part: PartitionSpec, free: int, align: int) -> int:
 def _no_room(
     part: PartitionSpec, size: int, free: int, disk: int, node: str, problems: Problems
 ) -> None:
-    want = f"needs {human(size)}" if size > 0 else "gets no space"
+    left = f"only {human(free)} is" if free else "nothing is"
+    want = f"needs {human(size)} but {left}" if size > 0 else f"gets no space: {left}"
     problems.add(
         f"{part.path}.size",
-        f"partition '{part.name}' {want} but only {human(free)} "
-        f"is left of the {human(disk)} disk",
+        f"partition '{part.name}' {want} left of the {human(disk)} disk",
         node=node,
     )
-
-
-def _numbers(spec: PartitioningSpec, problems: Problems) -> list[int]:
-    """Partition numbers: GPT counts 1, 2, ...; MBR primaries take slots 1-4 in order (the
-    extended partition takes the slot where the first logical appears), logicals 5, 6, ..."""
-    if spec.label == "gpt":
-        return list(range(1, len(spec.partitions) + 1))
-    numbers: list[int] = []
-    slot, logical_no, run_ended = 0, 4, False
-    for part in spec.partitions:
-        if "logical" in part.flags:
-            if run_ended:
-                problems.add(
-                    f"{part.path}.flags",
-                    "logical partitions must follow each other "
-                    "(there is one extended partition)",
-                    node=spec.name,
-                )
-            if logical_no == 4:
-                slot += 1
-            logical_no += 1
-            numbers.append(logical_no)
-            continue
-        run_ended = logical_no > 4
-        slot += 1
-        numbers.append(slot)
-    if slot > 4:
-        problems.add(
-            f"{spec.path}.partitions",
-            f"an MBR has 4 primary slots but this needs "
-            f"{slot} (the extended partition takes one); flag some partitions "
-            "logical or use gpt",
-            node=spec.name,
-        )
-    return numbers
 
 
 def device_sizes(

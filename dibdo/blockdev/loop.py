@@ -96,6 +96,9 @@ def partition_nodes(
     """/dev/<disk>pN for each partition number, made with `partx -a`, removed at the end."""
     try:
         run(["blockdev", "--flushbufs", disk])
+        # A loop device detached with partitions still added keeps them (the loop driver
+        # drops them only when it scanned them itself): clear any such leftovers first.
+        run(["partx", "-d", disk], check=False, capture=True)
         run(["partx", "-a", disk])
     except StepFailed as exc:
         raise DeviceError(f"cannot add the partitions of {disk}: {exc.message}") from None

@@ -92,13 +92,16 @@ def lvm(
 
 
 def _json(text: str) -> dict[str, Any]:
+    """The JSON report in lvm's output, after any warning lines."""
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "{"), len(lines))
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("{")), None)
+    if start is None:
+        return {}
     try:
-        data: dict[str, Any] = json.loads("\n".join(lines[start:]) or "{}")
+        data, _ = json.JSONDecoder().raw_decode("\n".join(lines[start:]).strip())
     except ValueError:
         return {}
-    return data
+    return data if isinstance(data, dict) else {}
 
 
 class Lvm(NodeBase):

@@ -177,7 +177,7 @@ class Mkfs(NodeBase):
         assert isinstance(base, BlockDev)
         tree = self.ctx.populate.get(self.spec.name)
         try:
-            run(mkfs_argv(self.spec, base.device, tree=tree))
+            run(mkfs_argv(self.spec, base.device, tree=tree), capture=True)
         except StepFailed as exc:
             raise DeviceError(
                 f"cannot make the {self.spec.type} file system "
@@ -194,6 +194,7 @@ class Mkfs(NodeBase):
                 fs_uuid,
                 self.spec.label,
                 self.spec.opts,
+                base.offset,
                 base.size,
             )
         }

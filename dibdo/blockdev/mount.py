@@ -115,7 +115,7 @@ class Mount(NodeBase):
         if self.staged is not None:
             staged, self.staged = self.staged, None
             try:
-                copy_into_vfat(staged[1], staged[0].device)
+                copy_into_vfat(staged[1], staged[0], image=self.ctx.image)
             finally:
                 empty(staged[1])
             return
@@ -130,24 +130,20 @@ class Mount(NodeBase):
         super().delete()
 
 
-def copy_into_vfat(staging: Path, device: os.PathLike[str]) -> None:
-    """Copy everything under `staging` into the vfat file system on `device` (mtools)."""
+def copy_into_vfat(staging: Path, fs: Filesystem, *, image: Path) -> None:
+    """Copy everything under `staging` into the vfat file system `fs` with mtools.
+
+    mtools cannot size a loop partition device (no geometry), so it writes into the image
+    file at the file system's offset; the device is flushed first so that nothing it
+    caches is older than the file."""
     entries = sorted(staging.iterdir())
-    if entries:
-        argv = [
-            "mcopy",
-            "-i",
-            os.fspath(device),
-            "-s",
-            "-p",
-            "-m",
-            "-Q",
-            "-o",
-            "-b",
-            *(os.fspath(e) for e in entries),
-            "::/",
-        ]
-        run(argv, env=base_env({"MTOOLS_SKIP_CHECK": "1"}))
+    if not entries:
+        return
+    run(["blockdev", "--flushbufs", fs.device])
+    target = f"{os.fspath(image)}@@{fs.offset}"
+    argv = ["mcopy", "-i", target, "-s", "-p", "-m", "-Q", "-o"]  # not -b: it breaks @@offset
+    argv += [*(os.fspath(e) for e in entries), "::/"]
+    run(argv, env=base_env({"MTOOLS_SKIP_CHECK": "1"}))
 
 
 def empty(directory: Path) -> None:

@@ -2,16 +2,16 @@
 device per partition.
 
 create: lay the partitions out (`layout.plan_table`), write the table into the image
-*file* (MBR: our own writer, `mbr.py`; GPT: sgdisk with the exact sectors), then reach the
+*file* (MBR: our own writer, `mbr.py`; GPT: `gpt.py`, sfdisk or sgdisk), then reach the
 partitions through the whole-disk loop device with `partx -a` (/dev/loopNpM, which
 grub-install needs to see), or, where the kernel refuses that, through one loop device
 per partition at its offset and size. umount/delete: remove the partition nodes or
-detach those loop devices. Host commands: sgdisk (GPT), partx, losetup, blockdev.
+detach those loop devices. Host commands: sfdisk or sgdisk (GPT), partx, losetup,
+blockdev.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +19,7 @@ from pathlib import Path
 from dibdo import log
 from dibdo.blockdev import mbr
 from dibdo.blockdev._partspec import FIELDS, PartitioningSpec, parse_partitioning
+from dibdo.blockdev.gpt import write_gpt
 from dibdo.blockdev.graph import Context, NodeBase
 from dibdo.blockdev.layout import TablePlan, plan_table
 from dibdo.blockdev.loop import loop_device, partition_nodes
@@ -26,7 +27,6 @@ from dibdo.blockdev.results import BlockDev, Result
 from dibdo.blockdev.schema import NodeType, Problems, RawNode
 from dibdo.blockdev.units import SECTOR
 from dibdo.errors import DeviceError
-from dibdo.run import run
 
 
 def parse(raw: RawNode, problems: Problems) -> PartitioningSpec | None:
@@ -38,21 +38,18 @@ def parse(raw: RawNode, problems: Problems) -> PartitioningSpec | None:
 TYPE = NodeType(
     key="partitioning",
     doc="An MBR or GPT partition table on a disk; each partition becomes a block device.",
-    commands=("sgdisk", "partx", "losetup", "blockdev"),
+    commands=("sfdisk", "sgdisk", "partx", "losetup", "blockdev"),
     fields=FIELDS,
     parse=parse,
 )
 
 
 def write_table(plan: TablePlan, image: Path, *, seed: str) -> None:
-    """Write `plan` into `image` (a file): our MBR writer, or sgdisk for GPT."""
-    if plan.label == "mbr":
-        _write_mbr(plan, image, seed=seed)
-    else:
-        run(sgdisk_argv(plan, image, seed=seed))
+    """Write `plan` into `image` (a file): our MBR writer, or the GPT writer."""
+    if plan.label == "gpt":
+        write_gpt(plan, image, seed=seed)
+        return
 
-
-def _write_mbr(plan: TablePlan, image: Path, *, seed: str) -> None:
     def entry(start: int, size: int, kind: int, boot: bool = False) -> mbr.Entry:
         return mbr.Entry(start // SECTOR, size // SECTOR, kind, boot)
 
@@ -68,27 +65,6 @@ def _write_mbr(plan: TablePlan, image: Path, *, seed: str) -> None:
             primaries.append(made)
     signature = uuid.uuid5(uuid.NAMESPACE_OID, f"dibdo-mbr:{seed}").int & 0xFFFFFFFF
     mbr.write_mbr(image, primaries, logicals, signature=signature)
-
-
-def sgdisk_argv(plan: TablePlan, image: Path, *, seed: str) -> list[str]:
-    """sgdisk's command line for `plan`: exact sectors, types, names, stable GUIDs."""
-    argv = ["sgdisk", "--set-alignment=1", "--clear",
-            f"--disk-guid={_guid(seed, 'disk')}"]  # fmt: skip
-    for p in plan.partitions:
-        first, last = p.start // SECTOR, (p.start + p.size) // SECTOR - 1
-        argv += [
-            f"--new={p.number}:{first}:{last}",
-            f"--typecode={p.number}:{p.type}",
-            f"--change-name={p.number}:{p.name}",
-            f"--partition-guid={p.number}:{_guid(seed, p.name)}",
-        ]
-        if p.bootable:
-            argv.append(f"--attributes={p.number}:set:2")
-    return [*argv, os.fspath(image)]
-
-
-def _guid(seed: str, what: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"dibdo-gpt:{seed}:{what}")).upper()
 
 
 class Partitioning(NodeBase):

@@ -28,7 +28,7 @@ class BlockDev:
 
 @dataclass(frozen=True)
 class Filesystem:
-    """A file system made on a block device."""
+    """A file system made on a block device; `offset` and `size` locate it in the image."""
 
     name: str
     device: Path
@@ -36,6 +36,7 @@ class Filesystem:
     uuid: str
     label: str
     opts: tuple[str, ...]
+    offset: int
     size: int
 
 

@@ -29,6 +29,10 @@ class Plan:
     length: int
     extra: tuple[tuple[str, str], ...] = ()
 
+    def body_bytes(self, *, head: bool) -> int:
+        """How many body bytes this plan sends (none for HEAD, 304 and 416)."""
+        return 0 if head or self.status not in (200, 206) else self.length
+
 
 class Exchange:
     """The response side of one request. Order: send_head() once, then write()/sendfile()."""

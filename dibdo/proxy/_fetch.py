@@ -59,9 +59,11 @@ class Answer:
 class Download:
     """One upstream GET of an immutable body, shared by every client asking for it meanwhile."""
 
-    def __init__(self, target: Target, store: ObjectStore, http: requests.Session) -> None:
+    def __init__(
+        self, target: Target, store: ObjectStore, http: requests.Session, stats: StatsRecorder
+    ) -> None:
         self.target = target
-        self._store, self._http = store, http
+        self._store, self._http, self._stats = store, http, stats
         self._cond = threading.Condition()
         self._cancel = threading.Event()
         self.state = State.CONNECTING
@@ -190,7 +192,7 @@ class Download:
             digest.update(chunk)
             with self._cond:
                 self.written += len(chunk)
-                self.upstream_bytes = self.written
+                self.upstream_bytes += len(chunk)
                 self._cond.notify_all()
         return digest.hexdigest()
 
@@ -209,6 +211,11 @@ class Download:
         answer: Answer | None = None,
         error: str = "",
     ) -> None:
+        # counted before followers are released, so that a client that has the whole body
+        # finds it in the stats
+        fetched, self.upstream_bytes = self.upstream_bytes, 0
+        if fetched:
+            self._stats.add(ProxyStats(bytes_from_upstream=fetched))
         with self._cond:
             self.state, self.stored, self.answer, self.error = state, stored, answer, error
             if stored is not None:
@@ -233,7 +240,7 @@ class Downloads:
                 raise DownloadFailed("the proxy is shutting down")
             if target.key in self._active:
                 return self._active[target.key][0]
-            download = Download(target, self._store, self._http)
+            download = Download(target, self._store, self._http, self._stats)
             thread = threading.Thread(
                 target=self._run, args=(download,), name=f"fetch {target.key}", daemon=True
             )
@@ -247,8 +254,6 @@ class Downloads:
         finally:
             with self._lock:
                 self._active.pop(download.target.key, None)
-            if download.upstream_bytes:
-                self._stats.add(ProxyStats(bytes_from_upstream=download.upstream_bytes))
 
     def close(self, timeout: float = 10.0) -> None:
         """Cancel every download in flight and join the fetch threads."""

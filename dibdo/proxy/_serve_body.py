@@ -50,11 +50,13 @@ def _from_store(ex: Exchange, target: Target, ctx: Context, *, hit: bool = True)
     obj, f = found
     with f:
         plan = ex.plan(obj.size, obj.headers)
-        extra = (("Accept-Ranges", "bytes"), *plan.extra)
+        sent = plan.body_bytes(head=ex.head)
+        counts = ProxyStats(hits=1, bytes_from_cache=sent) if hit else ProxyStats(misses=1)
+        ctx.stats.add(ProxyStats(requests=1) + counts)  # before the body: a client that got
+        extra = (("Accept-Ranges", "bytes"), *plan.extra)  # it all sees it counted
         ex.send_head(plan.status, obj.headers, length=plan.length, extra=extra)
-        sent = ex.sendfile(f, plan.start, plan.length) if plan.status in (200, 206) else 0
-    counts = ProxyStats(hits=1, bytes_from_cache=sent) if hit else ProxyStats(misses=1)
-    ctx.stats.add(ProxyStats(requests=1) + counts)
+        if sent:
+            ex.sendfile(f, plan.start, plan.length)
     return True
 
 

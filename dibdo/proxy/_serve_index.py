@@ -25,24 +25,25 @@ def serve_index(ex: Exchange, target: Target, ctx: Context) -> None:
 def _send_whole(ex: Exchange, reply: IndexReply, ctx: Context) -> None:
     body = reply.body or b""
     plan = ex.plan(len(body), reply.headers)
-    ex.send_head(plan.status, reply.headers, length=plan.length, extra=plan.extra)
-    if plan.status in (200, 206):
-        ex.write(body[plan.start : plan.start + plan.length])
-    sent = 0 if ex.head else plan.length
+    sent = plan.body_bytes(head=ex.head)
     if reply.from_cache:
         counts = ProxyStats(hits=1, bytes_from_cache=sent)
     else:
         counts = ProxyStats(misses=1, bytes_from_upstream=len(body))
-    ctx.stats.add(ProxyStats(requests=1) + counts)
+    ctx.stats.add(ProxyStats(requests=1) + counts)  # counted before the client has it all
+    ex.send_head(plan.status, reply.headers, length=plan.length, extra=plan.extra)
+    if sent:
+        ex.write(body[plan.start : plan.start + plan.length])
 
 
 def _stream(ex: Exchange, reply: IndexReply, ctx: Context) -> None:
     """Upstream's answer as it comes (an error status, or a body too big to store)."""
+    ctx.stats.add(ProxyStats(requests=1, misses=1))
     ex.send_head(reply.status, reply.headers, length=reply.length, reason=reply.reason)
     fetched = 0
     for chunk in reply.chunks:
         fetched += len(chunk)
+        ctx.stats.add(ProxyStats(bytes_from_upstream=len(chunk)))
         ex.write(chunk)
     if reply.length is not None and fetched < reply.length and not ex.head:
         ex.abort()
-    ctx.stats.add(ProxyStats(requests=1, misses=1, bytes_from_upstream=fetched))

@@ -87,7 +87,7 @@ def format_stats(cache_dir: Path) -> str:
     for name, value in totals.as_dict().items():
         shown = _human(value) if name.startswith("bytes") else str(value)
         lines.append(f"  {name.replace('_', ' '):<20} {shown}")
-    lines.append(f"  {'stored bodies':<20} {count} ({_human(int(size))})")
+    lines.append(f"  {'stored bodies':<20} {count}, {_human(int(size))}")
     return "\n".join(lines)
 
 
