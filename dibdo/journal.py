@@ -93,6 +93,12 @@ def _undo(records: list[dict[str, Any]]) -> list[str]:
         elif kind == "dir" and Path(rec["path"]).exists():
             run(["rm", "-rf", "--one-file-system", rec["path"]], check=False)
             done.append(f"removed {rec['path']}")
+        elif kind not in ("mount", "loop", "dir"):
+            from dibdo.blockdev.reap import undo
+
+            line = undo(rec)
+            if line:
+                done.append(line)
     for line in done:
         log.info(line)
     return done

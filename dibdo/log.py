@@ -16,7 +16,15 @@ _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("dibdo_depth", defa
 def info(message: str) -> None:
     """Print a progress line at the current nesting depth."""
     if not QUIET.get():
-        print("  " * _DEPTH.get() + message, file=sys.stderr, flush=True)
+        _write("  " * _DEPTH.get() + message)
+
+
+def _write(line: str) -> None:
+    # A closed stderr (output piped into `head`) must not stop cleanup half-way.
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def debug(message: str) -> None:
@@ -27,7 +35,7 @@ def debug(message: str) -> None:
 
 def warn(message: str) -> None:
     """Print a warning, whatever the verbosity."""
-    print("  " * _DEPTH.get() + f"warning: {message}", file=sys.stderr, flush=True)
+    _write("  " * _DEPTH.get() + f"warning: {message}")
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ the proxy. Plain module, imported by tests/test_proxy_*.py:
 
 The archive serves bytes by path with Last-Modified and ETag, answers If-None-Match with
 304, can fail every request (`fail_with`), send bodies slowly (`slow`: seconds per 64 KiB)
-and cut chosen bodies short (`truncate`), and records every request it got. Proxies reach it as `archive.test` (and
-`mirror.test`) through ProxyServer's `resolve` overrides, as they would reach a mirror.
+and cut chosen bodies short (`truncate`), and records every request it got. Proxies reach it
+as `archive.test` (and `mirror.test`) through ProxyServer's `resolve` overrides, as they
+would reach a mirror.
 """
 
 from __future__ import annotations

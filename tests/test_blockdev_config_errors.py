@@ -30,6 +30,8 @@ TWO_LVMS = DISK + ROOT + """\
     lvs: [{name: lv_b, base: vg_b, extents: 100%FREE}]
 """
 
+LONG_LABEL = DEFAULT_YAML.replace("mkfs:\n", "mkfs:\n          label: x234567890abcdefg\n")
+
 CASES = [
     ("unknown node", DISK + ROOT + "- raid: {name: md0}\n",
      "block-device[3]: unknown node type 'raid'"),
@@ -44,7 +46,7 @@ CASES = [
      "'mount_mkfs_root'"),
     ("bad size", DEFAULT_YAML.replace("100%", "12XB"),
      "block-device[1].partitioning.partitions[0].size: '12XB' is not a size"),
-    ("label too long", DEFAULT_YAML.replace("mkfs:\n", "mkfs:\n          label: a-label-of-20-chars\n"),
+    ("label too long", LONG_LABEL,
      "block-device[1].partitioning.partitions[0].mkfs.label: longer than 16 characters"),
     ("xfs label", LVM_YAML.replace('"img-rootfs"', "cloudimg-rootfs"),
      "block-device[3].mkfs.label: longer than 12 characters for xfs"),
@@ -84,7 +86,7 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as err:
         load(text, source="test.yaml")
     lines = err.value.message.splitlines()
-    assert lines[0] == "test.yaml: 3 errors in the block-device config"
+    assert lines[0] == "3 errors in the block-device config (test.yaml)"
     assert len(lines) == 4
 
 

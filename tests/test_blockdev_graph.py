@@ -77,7 +77,8 @@ def test_nodes_run_in_dependency_order_and_are_released_in_reverse() -> None:
 
 def test_a_node_failing_halfway_deletes_what_was_made_in_reverse() -> None:
     log: list[str] = []
-    with pytest.raises(DeviceError, match="fs failed on cue"), Runner(_nodes(log, {"fs": "create"})):
+    nodes = _nodes(log, {"fs": "create"})
+    with pytest.raises(DeviceError, match="fs failed on cue"), Runner(nodes):
         log.append("body")
     assert log == ["create disk", "create part", "create fs", "delete fs", "delete part",
                    "delete disk"]

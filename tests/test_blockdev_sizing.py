@@ -67,7 +67,8 @@ def test_default_leaves_dibs_margin_and_extra_size_adds_gib() -> None:
 def test_a_fixed_size_that_is_too_small_names_the_size_needed() -> None:
     with pytest.raises(ConfigError) as err:
         disk_size(load(DEFAULT_YAML), {"/": Usage(3 * GIB, 1000)}, image_size=1)
-    assert "(DIB_IMAGE_SIZE=1, 1 GiB) is too small: the tree needs at least 3.1" in err.value.message
+    needed = "(DIB_IMAGE_SIZE=1, 1 GiB) is too small: the tree needs at least 3.1"
+    assert needed in err.value.message
     assert "to 4 or more" in err.value.hint
 
 

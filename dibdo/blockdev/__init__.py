@@ -17,10 +17,24 @@ runs them in dependency order and undoes them in reverse. layout.py places parti
 what the kernel can do.
 """
 
+from dibdo.blockdev._lvmspec import LvmSpec
+from dibdo.blockdev._partspec import PartitioningSpec, PartitionSpec
 from dibdo.blockdev.assemble import BlockDevice
-from dibdo.blockdev.config import DEFAULT_YAML, BlockConfig, RootDefaults, load, read_source
+from dibdo.blockdev.config import (
+    DEFAULT_YAML,
+    BlockConfig,
+    RootDefaults,
+    load,
+    parse,
+    read_source,
+    reference,
+)
 from dibdo.blockdev.copy import copy_in
 from dibdo.blockdev.disk import Assembled
+from dibdo.blockdev.fstab import FstabSpec
+from dibdo.blockdev.localloop import LocalLoopSpec
+from dibdo.blockdev.mkfs import MkfsSpec
+from dibdo.blockdev.mount import MountSpec
 from dibdo.blockdev.reap import reap
 from dibdo.blockdev.results import BlockDev, Filesystem, FstabEntry, Mounted
 from dibdo.blockdev.sizing import Usage, disk_size, measure
@@ -33,13 +47,22 @@ __all__ = [
     "BlockDevice",
     "Filesystem",
     "FstabEntry",
+    "FstabSpec",
+    "LocalLoopSpec",
+    "LvmSpec",
+    "MkfsSpec",
+    "MountSpec",
     "Mounted",
+    "PartitionSpec",
+    "PartitioningSpec",
     "RootDefaults",
     "Usage",
     "copy_in",
     "disk_size",
     "load",
     "measure",
+    "parse",
     "read_source",
     "reap",
+    "reference",
 ]

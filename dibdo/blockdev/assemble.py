@@ -7,18 +7,21 @@
     # normal exit: fstrim, staged ESP copied in, unmounted, detached: the image is done
     # exception:   everything released and the image file removed
 
-The split with the caller: given `tree`, the disk is filled while it is made: when the
-only file system that gets mounted is an ext* root (a staged ESP does not count), by
-`mkfs.ext4 -d TREE` (no copy), otherwise by `copy_in()` after mounting. Without `tree`
+The split with the caller: given `tree` (and its `usage` from `sizing.measure`, or it is
+measured again), the disk is filled while it is made: by `mkfs.ext4 -d TREE` when the
+only file system that gets mounted is an ext* root (a staged ESP does not count) and the
+tree is small (`fast_fill`), otherwise by `copy_in()` after mounting. Without `tree`
 the caller fills `disk.mount_root` itself (or calls `device.copy_in(tree)`). Everything
 made is owned by the `with` block and released when it ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from dibdo import log
 from dibdo.blockdev import checks
 from dibdo.blockdev._lvmspec import LvmSpec
 from dibdo.blockdev._partspec import PartitioningSpec
@@ -35,6 +38,7 @@ from dibdo.blockdev.mount import Mount, MountSpec, mount_order
 from dibdo.blockdev.partitioning import Partitioning
 from dibdo.blockdev.results import BlockDev, FstabEntry, Mounted
 from dibdo.blockdev.schema import Problems
+from dibdo.blockdev.sizing import Usage, measure
 from dibdo.errors import DeviceError
 from dibdo.journal import Journal
 
@@ -54,12 +58,21 @@ def make_node(spec: AnySpec, ctx: Context) -> Node:
     return Fstab(spec, ctx)
 
 
-def fast_fill(config: BlockConfig, *, stage_vfat: bool) -> str | None:
+# mkfs.ext4 -d beats mount + copy on small trees (a minimal Debian: 1.7 s against 2.6 s
+# here) but slows down on big files and badly on big directories (it scans a directory
+# for every entry it adds: /usr/share/man/man1 with 18000 entries took 35 s against 7 s).
+FAST_MAX_BYTES = 512 << 20
+FAST_MAX_DIR = 2000
+
+
+def fast_fill(config: BlockConfig, usage: Usage, *, stage_vfat: bool) -> str | None:
     """The mkfs to build straight from the tree (mkfs.ext4 -d), when that is the whole
-    job: the root is ext* and no other file system gets mounted over part of it."""
+    job (the root is ext* and no other file system gets mounted over part of it) and the
+    tree is one it is fast for."""
     others = [m for m in config.mounts if m.mount_point != "/"]
     staged = all(config.mkfs(m.base).type == "vfat" and stage_vfat for m in others)
-    return config.root.name if config.root.type in EXT and staged else None
+    small = usage.bytes <= FAST_MAX_BYTES and usage.largest_dir <= FAST_MAX_DIR
+    return config.root.name if config.root.type in EXT and staged and small else None
 
 
 class BlockDevice:
@@ -74,6 +87,7 @@ class BlockDevice:
         mount_root: Path,
         journal: Journal | None = None,
         tree: Path | None = None,
+        usage: Mapping[str, Usage] | None = None,
         stage_vfat: bool | None = None,
     ) -> None:
         problems = Problems()
@@ -82,21 +96,28 @@ class BlockDevice:
         self.config = config
         self.tree = tree
         stage = not can_mount("vfat") if stage_vfat is None else stage_vfat
-        fast = fast_fill(config, stage_vfat=stage) if tree is not None else None
+        fast = None
+        if tree is not None:
+            usage = usage or measure(tree, [m.mount_point for m in config.mounts])
+            fast = fast_fill(config, usage.get("/", Usage()), stage_vfat=stage)
         self.ctx = Context(
-            image,
-            size,
-            mount_root,
-            journal,
-            config.digest(),
-            stage,
-            {fast: tree} if fast and tree else {},
+            image=image,
+            size=size,
+            mount_root=mount_root,
+            journal=journal,
+            seed=config.digest(),
+            stage_vfat=stage,
+            populate={fast: tree} if fast and tree else {},
         )
         nodes = [make_node(spec, self.ctx) for spec in config.nodes]
         self.runner = Runner(nodes, after=mount_order(config.mounts))
         self.assembled: Assembled | None = None
 
     def __enter__(self) -> Assembled:
+        with log.step(f"Making the disk {self.ctx.image.name}"):
+            return self._enter()
+
+    def _enter(self) -> Assembled:
         results = self.runner.__enter__()
         try:
             disk = results[self.config.disk.name]
@@ -125,7 +146,8 @@ class BlockDevice:
         tb: TracebackType | None,
     ) -> None:
         self.assembled = None
-        self.runner.__exit__(exc_type, exc, tb)
+        with log.step(f"Releasing the disk {self.ctx.image.name}"):
+            self.runner.__exit__(exc_type, exc, tb)
 
     def copy_in(self, tree: Path) -> None:
         """Copy `tree` into the mounted file systems (see `copy.copy_in`)."""

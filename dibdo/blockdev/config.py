@@ -1,8 +1,9 @@
 """The block-device configuration: DIB's YAML (tree or graph form) parsed, validated as a
 whole, and frozen.
 
-    config = load(read_source(os.environ_value), defaults=RootDefaults("ext4"))
-    config.to_json()  ->  BlockConfig.from_json(text) == config
+    text, source = read_source(value_of_DIB_BLOCK_DEVICE_CONFIG)   # or an element's file
+    config = load(text, source=source, defaults=RootDefaults("ext4"))
+    BlockConfig.from_json(config.to_json()) == config
 
 Every node is checked before any device is touched: unknown node types and options,
 missing or wrongly typed bases, duplicate names, cycles, partitions that do not fit a
@@ -77,7 +78,7 @@ class BlockConfig:
     """A validated block-device configuration: its nodes in graph form, in written order."""
 
     nodes: tuple[AnySpec, ...]
-    source: str = field(default="block-device config", compare=False)
+    source: str = field(default="", compare=False)
 
     def to_json(self) -> str:
         nodes = [n.to_yaml() for n in self.nodes]
@@ -143,7 +144,7 @@ def read_source(value: str) -> tuple[str, str]:
 def load(
     text: str,
     *,
-    source: str = "block-device config",
+    source: str = "",
     defaults: RootDefaults | None = None,
     disk_size: int | None = None,
 ) -> BlockConfig:
@@ -151,14 +152,15 @@ def load(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        where = f" {source}" if source else ""
+        raise ConfigError(f"the block-device config{where} is not valid YAML: {exc}") from None
     return parse(data, source=source, defaults=defaults, disk_size=disk_size)
 
 
 def parse(
     data: Any,
     *,
-    source: str = "block-device config",
+    source: str = "",
     defaults: RootDefaults | None = None,
     disk_size: int | None = None,
 ) -> BlockConfig:
@@ -221,3 +223,15 @@ def _with_uuids(specs: list[AnySpec]) -> tuple[AnySpec, ...]:
 def by_name(config: BlockConfig) -> Mapping[str, AnySpec]:
     """The nodes of `config` by name."""
     return {n.name: n for n in config.nodes}
+
+
+def reference() -> str:
+    """The node types, their options and the host commands they run, for the docs."""
+    lines: list[str] = []
+    for node_type in NODE_TYPES.values():
+        lines += [f"{node_type.key}: {node_type.doc}"]
+        if node_type.commands:
+            lines.append(f"  runs: {', '.join(node_type.commands)}")
+        for f in node_type.fields:
+            lines.append(f"  {f.key}{' (required)' if f.required else ''}: {f.doc}")
+    return "\n".join(lines) + "\n"

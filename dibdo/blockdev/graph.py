@@ -107,8 +107,8 @@ class Runner:
                 self.made.append(node)
                 wanted = {n.name for n in node.spec.needs()}
                 inputs = {k: v for k, v in self.results.items() if k in wanted}
-                with log.step(f"Creating {node.spec.name}"):
-                    self.results.update(node.create(inputs))
+                log.debug(f"creating {node.spec.name}")
+                self.results.update(node.create(inputs))
         except BaseException:
             self._undo(("delete",), strict=False)
             raise

@@ -49,18 +49,21 @@ def loop_device(
         raise DeviceError(f"cannot attach {backing} to a loop device: {exc.message}") from None
     if journal:
         journal.record("loop", device=os.fspath(device), backing=os.fspath(backing.resolve()))
-    fd = _lock(device)
+    fd = -1
     try:
+        fd = _lock(device)
         yield device
     finally:
         release_loop(device, fd)
 
 
 def _lock(device: Path) -> int:
-    """Hold a shared BSD lock: udev does not probe a device that is locked."""
+    """Hold an exclusive BSD lock on the disk: udev leaves a locked disk and its
+    partitions alone (systemd's "Locking Block Device Access"), so it does not open them
+    behind our back and keep them busy when they are to be detached."""
     fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
-    with contextlib.suppress(OSError):  # someone else holds it: udev may probe, no harm
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    with contextlib.suppress(OSError):  # udev is probing right now: it only costs time
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd
 
 
@@ -98,7 +101,8 @@ def partition_nodes(
         run(["blockdev", "--flushbufs", disk])
         # A loop device detached with partitions still added keeps them (the loop driver
         # drops them only when it scanned them itself): clear any such leftovers first.
-        run(["partx", "-d", disk], check=False, capture=True)
+        if any(Path("/sys/block", disk.name).glob(f"{disk.name}p*")):
+            run(["partx", "-d", disk], check=False)
         run(["partx", "-a", disk])
     except StepFailed as exc:
         raise DeviceError(f"cannot add the partitions of {disk}: {exc.message}") from None

@@ -98,7 +98,8 @@ class Problems:
         if not self.items:
             return
         count = len(self.items)
-        head = f"{source}: {count} error{'s' if count > 1 else ''} in the block-device config"
+        head = f"{count} error{'s' if count > 1 else ''} in the block-device config"
+        head += f" ({source})" if source else ""
         raise ConfigError(
             "\n  ".join([head, *self.items]),
             hint="see the block-device section of DIB's documentation for the node types",

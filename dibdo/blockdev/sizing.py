@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,49 +39,56 @@ _MINIMUM = {"xfs": 300 * MIB, "btrfs": 128 * MIB}
 
 @dataclass(frozen=True)
 class Usage:
-    """What a tree (or the part of it under one mount point) takes: bytes and inodes."""
+    """What a tree (or the part of it under one mount point) takes: bytes, inodes, and the
+    entry count of its largest directory (mkfs.ext4 -d slows down on big ones)."""
 
     bytes: int = 0
     inodes: int = 0
+    largest_dir: int = 0
 
     def scaled(self, factor: float) -> Usage:
-        return Usage(int(self.bytes * factor), int(self.inodes * factor))
+        return Usage(int(self.bytes * factor), int(self.inodes * factor), self.largest_dir)
 
 
-def measure(root: Path, mount_points: list[str] | tuple[str, ...] = ("/",)) -> dict[str, Usage]:
+def measure(root: Path, mount_points: Sequence[str] = ("/",)) -> dict[str, Usage]:
     """Usage of `root` per mount point (du -x semantics, hard links once)."""
     points = sorted(mount_points, key=len, reverse=True)
-    totals = {p: [0, 0] for p in mount_points}
+    totals = {p: [0, 0, 0] for p in mount_points}
     seen: set[tuple[int, int]] = set()
-    for rel, st in _walk(root, ""):
+    for rel, st, entries in _walk(root, ""):
         if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
             if (st.st_dev, st.st_ino) in seen:
                 continue
             seen.add((st.st_dev, st.st_ino))
         owner = next((p for p in points if _under(rel or "/", p)), None)
         if owner is not None:
-            totals[owner][0] += st.st_blocks * 512
-            totals[owner][1] += 1
-    return {p: Usage(b, n) for p, (b, n) in totals.items()}
+            total = totals[owner]
+            total[0] += st.st_blocks * 512
+            total[1] += 1
+            total[2] = max(total[2], entries)
+    return {p: Usage(*total) for p, total in totals.items()}
 
 
 def _under(path: str, mount_point: str) -> bool:
     return mount_point == "/" or path == mount_point or path.startswith(mount_point + "/")
 
 
-def _walk(root: Path, rel: str) -> Iterator[tuple[str, os.stat_result]]:
-    yield rel, os.lstat(root / rel.lstrip("/")) if rel else os.lstat(root)
+def _walk(root: Path, rel: str) -> Iterator[tuple[str, os.stat_result, int]]:
+    """(path in the image, lstat, entry count for directories) of everything under root,
+    not descending into directories that are mount points."""
+    here = root / rel.lstrip("/") if rel else root
     try:
-        entries = list(os.scandir(root / rel.lstrip("/")))
+        entries = list(os.scandir(here))
     except OSError:
-        return
+        entries = []
+    yield rel, os.lstat(here), len(entries)
     for entry in entries:
         child = f"{rel}/{entry.name}"
         if entry.is_dir(follow_symlinks=False):
             if not os.path.ismount(entry.path):
                 yield from _walk(root, child)
         else:
-            yield child, entry.stat(follow_symlinks=False)
+            yield child, entry.stat(follow_symlinks=False), 0
 
 
 def _option(opts: tuple[str, ...], flag: str, pattern: str) -> str | None:

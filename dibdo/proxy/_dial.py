@@ -12,7 +12,9 @@ choice, so they skip the check (tests point them at a closed port to cut upstrea
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,9 +109,19 @@ def mount(s: requests.Session, dialer: Dialer, *, via: str, pool_size: int = 16)
     """Route `s` through `dialer`, ask for bodies as stored (no Content-Encoding), tag it `via`."""
     # never through $http_proxy: that may well be this very proxy
     s.trust_env = False
+    s.verify = system_ca()
     s.headers.update({"Accept-Encoding": "identity", "User-Agent": USER_AGENT, "Via": via})
     for scheme in ("http://", "https://"):
         s.mount(scheme, _DialingAdapter(dialer, pool_size))
+
+
+def system_ca() -> str | bool:
+    """The host's CA bundle, as apt uses it (it may hold a site's own CA), else certifi's."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.capath):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return True
 
 
 class _DialingAdapter(HTTPAdapter):

@@ -89,6 +89,10 @@ class Download:
             log.debug(f"proxy: download of {self.target.url} failed: {exc}")
             self._finish(State.FAILED, error=str(exc) or type(exc).__name__)
 
+    def finished(self) -> bool:
+        with self._cond:
+            return self.state not in (State.CONNECTING, State.STREAMING)
+
     def cancel(self) -> None:
         self._cancel.set()
 
@@ -238,8 +242,9 @@ class Downloads:
         with self._lock:
             if self._closed:
                 raise DownloadFailed("the proxy is shutting down")
-            if target.key in self._active:
-                return self._active[target.key][0]
+            found = self._active.get(target.key)
+            if found is not None and not found[0].finished():
+                return found[0]  # a finished one is on its way out: answers may have changed
             download = Download(target, self._store, self._http, self._stats)
             thread = threading.Thread(
                 target=self._run, args=(download,), name=f"fetch {target.key}", daemon=True
@@ -253,7 +258,8 @@ class Downloads:
             download.run()
         finally:
             with self._lock:
-                self._active.pop(download.target.key, None)
+                if self._active.get(download.target.key, (None,))[0] is download:
+                    del self._active[download.target.key]
 
     def close(self, timeout: float = 10.0) -> None:
         """Cancel every download in flight and join the fetch threads."""

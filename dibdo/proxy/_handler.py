@@ -6,6 +6,7 @@ the request to the body, index, tunnel or stats code.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 
@@ -37,13 +38,29 @@ class ProxyHandler(BaseHTTPRequestHandler):
         return server.context
 
     def do_GET(self) -> None:
-        self._serve(head=False)
+        self._guarded(self._dispatch, Exchange(self, head=False))
 
     def do_HEAD(self) -> None:
-        self._serve(head=True)
+        self._guarded(self._dispatch, Exchange(self, head=True))
 
     def do_CONNECT(self) -> None:
-        ex = Exchange(self, head=False)
+        self._guarded(self._connect, Exchange(self, head=False))
+
+    def _guarded(self, serve: Callable[[Exchange], None], ex: Exchange) -> None:
+        """Run `serve`; a client that went away ends the connection, any other failure is
+        reported (to this client, and as a warning) while the other clients carry on."""
+        try:
+            serve(ex)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+        except Exception as exc:
+            log.warn(f"proxy: {self.command} {self.path}: {type(exc).__name__}: {exc}")
+            if ex.headers_sent:
+                ex.abort()
+            else:
+                ex.error(502, f"proxy error for {self.path}: {exc}")
+
+    def _connect(self, ex: Exchange) -> None:
         try:
             host, port = parse_authority(self.path)
         except BadTarget as exc:
@@ -64,25 +81,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
             ex.error(504, f"cannot reach {host}:{port}: {exc}")
             return
         self.ctx.stats.add(ProxyStats(tunnels=1))
+        self.close_connection = True
         with upstream:
-            self.send_response(200, "Connection established")
+            self.send_response(200, "Connection established")  # no Content-Length here (RFC 9110)
             self.end_headers()
+            ex.headers_sent = True
             upstream.settimeout(None)
             tunnel(self.connection, upstream)
-        self.close_connection = True
-
-    def _serve(self, *, head: bool) -> None:
-        ex = Exchange(self, head=head)
-        try:
-            self._dispatch(ex)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True  # the client went away
-        except Exception as exc:  # keep serving the other clients; report this one
-            log.warn(f"proxy: {self.command} {self.path}: {type(exc).__name__}: {exc}")
-            if ex.headers_sent:
-                ex.abort()
-            else:
-                ex.error(502, f"proxy error for {self.path}: {exc}")
 
     def _dispatch(self, ex: Exchange) -> None:
         if self.path.startswith("/_dibdo/"):

@@ -7,6 +7,7 @@ import selectors
 import socket
 
 _IDLE = 300.0  # seconds without traffic either way before the tunnel is closed
+_HALF_CLOSED = 10.0  # seconds the other side gets to finish once one side has closed
 
 
 def tunnel(client: socket.socket, upstream: socket.socket) -> None:
@@ -17,7 +18,7 @@ def tunnel(client: socket.socket, upstream: socket.socket) -> None:
             sel.register(sock, selectors.EVENT_READ)
         open_sides = 2
         while open_sides:
-            ready = sel.select(_IDLE)
+            ready = sel.select(_IDLE if open_sides == 2 else _HALF_CLOSED)
             if not ready:
                 return
             for key, _ in ready:

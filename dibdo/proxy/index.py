@@ -74,7 +74,7 @@ class IndexCache:
             stale_if_error=True,
             allowable_codes=(200,),
             allowable_methods=("GET",),
-            filter_fn=lambda r: int(r.headers.get("Content-Length") or 0) <= max_body,
+            filter_fn=lambda response: _declared_size(response) <= max_body,
         )
         mount(self._http, dialer, via=via)
 
@@ -144,6 +144,12 @@ class IndexCache:
             return self._locks.setdefault(url, threading.Lock())
 
 
+def _declared_size(response: requests.Response) -> int:
+    """The Content-Length upstream declared (0 when absent: such bodies are stored)."""
+    length = response.headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else 0
+
+
 def _from_cache(response: requests.Response) -> bool:
     return bool(getattr(response, "from_cache", False))
 
@@ -161,7 +167,6 @@ def _reply(response: requests.Response) -> IndexReply:
         chunks: Iterable[bytes] = (body,)
         return IndexReply(response.status_code, response.reason, headers, len(body), chunks,
                           body, from_cache)  # fmt: skip
-    length = h.get("Content-Length")
+    size = _declared_size(response) if "Content-Length" in h else None
     stream = response.raw.stream(_CHUNK, decode_content=False)
-    size = int(length) if length and length.isdigit() else None
     return IndexReply(response.status_code, response.reason, headers, size, stream, None, False)

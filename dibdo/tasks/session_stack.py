@@ -43,14 +43,12 @@ def build_session(config: Config, specs: Sequence[ImageSpec]) -> Iterator[list[B
 
 
 def _start_proxy(stack: contextlib.ExitStack, config: Config) -> str | None:
-    try:
-        from dibdo.proxy import ProxyServer
-    except ImportError:
-        return None
+    from dibdo.proxy import ProxyServer
 
+    # Loopback-only and gone with the build, so a mirror on a private network is allowed.
     proxy = stack.enter_context(ProxyServer(config.cache_dir / "proxy",
                                             index_window=config.index_window,
-                                            refresh=config.refresh))
+                                            refresh=config.refresh, allow_private=True))
     return str(proxy.url)
 
 
