@@ -23,12 +23,24 @@ def _build_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     cfg.add_arguments(p)
     p.add_argument("elements", nargs="+", metavar="ELEMENT")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("explain", help="say which tasks of a build would run, and why")
+    p.add_argument("-o", dest="output", default=None, help="output name (as for build)")
+    p.add_argument("--report", type=Path, default=None, help=argparse.SUPPRESS)
+    cfg.add_arguments(p)
+    p.add_argument("elements", nargs="+", metavar="ELEMENT")
+    p.set_defaults(func=cmd_explain)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from dibdo.commands.build import build_main
 
     return build_main(args)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from dibdo.commands.explain import explain_main
+
+    return explain_main(args)
 
 
 def cmd_elements(args: argparse.Namespace) -> int:
@@ -70,13 +82,14 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 def cmd_boot_test(args: argparse.Namespace) -> int:
     from dibdo.boot import boot_test_main
 
-    return boot_test_main(args.image, timeout=args.timeout, expect=args.expect or (),
-                          log=args.log)
+    return boot_test_main(args.image, timeout=args.timeout, expect=args.expect or (), log=args.log)
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="dibdo", description="Build disk images from DIB "
-                                  "elements, as cached incremental steps.")
+    top = argparse.ArgumentParser(
+        prog="dibdo",
+        description="Build disk images from DIB " "elements, as cached incremental steps.",
+    )
     top.add_argument("-v", "--verbose", action="store_true", default=None)
     sub = top.add_subparsers(dest="command", required=True)
     _build_parser(sub)
@@ -99,8 +112,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default="127.0.0.1:3142")
     p.add_argument("--cache-dir", type=Path, default=None)
     p.add_argument("--offline", action="store_true")
-    p.add_argument("--allow-private", action="store_true",
-                   help="allow proxying to loopback and private addresses")
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow proxying to loopback and private addresses",
+    )
     p.set_defaults(func=cmd_proxy)
     p = sub.add_parser("boot-test", help="boot an image in qemu to its login prompt")
     p.add_argument("image", type=Path)

@@ -76,31 +76,81 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("release", "DIB_RELEASE", "--release", str, "bookworm", "distribution release"),
     Setting("arch", "ARCH", "--arch", str, "amd64", "target architecture", "-a"),
     Setting("mirror", "DIB_DISTRIBUTION_MIRROR", "--mirror", str, None, "package mirror URL"),
-    Setting("security_mirror", "DIB_DEBIAN_SECURITY_MIRROR", None, str, None,
-            "security archive URL (default: the mirror's -security path)"),
+    Setting(
+        "security_mirror",
+        "DIB_DEBIAN_SECURITY_MIRROR",
+        None,
+        str,
+        None,
+        "security archive URL (default: the mirror's -security path)",
+    ),
     Setting("components", "DIB_DEBIAN_COMPONENTS", None, _list, ("main",), "archive components"),
     Setting("apt_sources", "DIB_APT_SOURCES", None, Path, None, "sources.list for the image"),
     Setting("image_size", "DIB_IMAGE_SIZE", "--image-size", float, None, "image size in GiB"),
-    Setting("image_extra_size", "DIB_IMAGE_EXTRA_SIZE", "--image-extra-size", float, 0.0,
-            "extra space in GiB beyond the content"),
-    Setting("block_device_config", "DIB_BLOCK_DEVICE_CONFIG", None, str, None,
-            "block-device YAML, inline or file://PATH"),
-    Setting("cache_dir", "DIBDO_CACHE_DIR", "--cache-dir", Path, PROJECT_ROOT / "cache",
-            "local cache directory"),
-    Setting("cache_size", "DIBDO_CACHE_SIZE", "--cache-size", _size, 50 * 2**30,
-            "local cache size limit (LRU eviction)"),
-    Setting("index_window", "DIBDO_INDEX_WINDOW", "--index-window", float, 86400.0,
-            "seconds a package index state stays frozen in keys"),
-    Setting("refresh", "DIBDO_REFRESH", "--refresh", _bool, False,
-            "renew the package index state now"),
+    Setting(
+        "image_extra_size",
+        "DIB_IMAGE_EXTRA_SIZE",
+        "--image-extra-size",
+        float,
+        0.0,
+        "extra space in GiB beyond the content",
+    ),
+    Setting(
+        "block_device_config",
+        "DIB_BLOCK_DEVICE_CONFIG",
+        None,
+        str,
+        None,
+        "block-device YAML, inline or file://PATH",
+    ),
+    Setting(
+        "cache_dir",
+        "DIBDO_CACHE_DIR",
+        "--cache-dir",
+        Path,
+        PROJECT_ROOT / "cache",
+        "local cache directory",
+    ),
+    Setting(
+        "cache_size",
+        "DIBDO_CACHE_SIZE",
+        "--cache-size",
+        _size,
+        50 * 2**30,
+        "local cache size limit (LRU eviction)",
+    ),
+    Setting(
+        "index_window",
+        "DIBDO_INDEX_WINDOW",
+        "--index-window",
+        float,
+        86400.0,
+        "seconds a package index state stays frozen in keys",
+    ),
+    Setting(
+        "refresh", "DIBDO_REFRESH", "--refresh", _bool, False, "renew the package index state now"
+    ),
     Setting("proxy", "DIBDO_PROXY", "--proxy", str, None, "shared package proxy URL"),
-    Setting("remote_cache", "DIBDO_REMOTE_CACHE", "--remote-cache", str, None,
-            "shared cache URL (bazel-remote HTTP protocol)"),
-    Setting("remote_cache_mode", "DIBDO_REMOTE_CACHE_MODE", "--remote-cache-mode", str,
-            "readwrite", "read, write or readwrite"),
+    Setting(
+        "remote_cache",
+        "DIBDO_REMOTE_CACHE",
+        "--remote-cache",
+        str,
+        None,
+        "shared cache URL (bazel-remote HTTP protocol)",
+    ),
+    Setting(
+        "remote_cache_mode",
+        "DIBDO_REMOTE_CACHE_MODE",
+        "--remote-cache-mode",
+        str,
+        "readwrite",
+        "read, write or readwrite",
+    ),
     Setting("checksum", "DIB_CHECKSUM", "--checksum", _bool, False, "write .md5/.sha256 files"),
-    Setting("packages", "DIB_EXTRA_PACKAGES", "--packages", _list, (),
-            "extra packages to install", "-p"),
+    Setting(
+        "packages", "DIB_EXTRA_PACKAGES", "--packages", _list, (), "extra packages to install", "-p"
+    ),
     Setting("formats", "DIB_IMAGE_FORMATS", "--types", _list, ("qcow2",), "output formats", "-t"),
     Setting("no_base", "DIB_SKIP_BASE", "--no-base", _bool, False, "do not add `base`", "-n"),
     Setting("boot_test", "DIBDO_BOOT_TEST", "--boot-test", _bool, False, "boot-test the image"),
@@ -153,11 +203,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, only: Sequence[str] | None
             continue
         names = [s.flag] + ([s.short] if s.short else [])
         if s.parse is _bool:
-            parser.add_argument(*names, dest=s.name, action="store_true", default=None,
-                                help=s.help)
+            parser.add_argument(*names, dest=s.name, action="store_true", default=None, help=s.help)
         else:
-            parser.add_argument(*names, dest=s.name, default=None, help=s.help,
-                                type=_checked(s))
+            parser.add_argument(*names, dest=s.name, default=None, help=s.help, type=_checked(s))
 
 
 def _checked(s: Setting) -> Callable[[str], Any]:
@@ -166,11 +214,16 @@ def _checked(s: Setting) -> Callable[[str], Any]:
             return s.parse(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(f"{s.flag}: {exc}") from None
+
     return parse
 
 
-def load(args: argparse.Namespace | None = None, *, environ: Mapping[str, str] | None = None,
-         **overrides: Any) -> Config:
+def load(
+    args: argparse.Namespace | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Config:
     """Settings from defaults, then the environment, then flags, then `overrides`."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}

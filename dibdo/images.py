@@ -37,11 +37,19 @@ def read_images(path: Path = IMAGES) -> dict[str, dict[str, Any]]:
 
 def spec_for(name: str, entry: dict[str, Any]) -> tuple[ImageSpec, dict[str, Any]]:
     env = {str(k): str(v) for k, v in (entry.get("env") or {}).items()}
-    spec = ImageSpec(name=name, elements=tuple(entry["elements"]),
-                     formats=tuple(entry.get("formats", ["qcow2"])), output=OUT / name,
-                     packages=tuple(entry.get("packages", [])), env=env)
-    overrides = {"release": entry.get("release"), "arch": entry.get("arch"),
-                 "image_size": entry.get("size")}
+    spec = ImageSpec(
+        name=name,
+        elements=tuple(entry["elements"]),
+        formats=tuple(entry.get("formats", ["qcow2"])),
+        output=OUT / name,
+        packages=tuple(entry.get("packages", [])),
+        env=env,
+    )
+    overrides = {
+        "release": entry.get("release"),
+        "arch": entry.get("arch"),
+        "image_size": entry.get("size"),
+    }
     return spec, overrides
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dibdo import log
 from dibdo.run import run
 
 _ACTIVE: list[Journal] = []
@@ -69,6 +68,11 @@ def reap(journal_dir: Path) -> list[str]:
     return done
 
 
+def any_alive(journal_dir: Path) -> bool:
+    """Whether a build that keeps a journal here is still running."""
+    return any(_alive(p.stem) for p in journal_dir.glob("*.jsonl"))
+
+
 def _alive(pid: str) -> bool:
     try:
         os.kill(int(pid), 0)
@@ -99,8 +103,6 @@ def _undo(records: list[dict[str, Any]]) -> list[str]:
             line = undo(rec)
             if line:
                 done.append(line)
-    for line in done:
-        log.info(line)
     return done
 
 

@@ -117,8 +117,9 @@ def tree_entries(root: Path, memo: StatMemo, *, exclude: frozenset[str] = frozen
     rows: list[Any] = []
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames
-                             if os.fspath((base / d).relative_to(root)) not in exclude)
+        dirnames[:] = sorted(
+            d for d in dirnames if os.fspath((base / d).relative_to(root)) not in exclude
+        )
         for name in sorted(dirnames + filenames):
             path = base / name
             rel = os.fspath(path.relative_to(root))

@@ -21,10 +21,8 @@ def info(message: str) -> None:
 
 def _write(line: str) -> None:
     # A closed stderr (output piped into `head`) must not stop cleanup half-way.
-    try:
+    with contextlib.suppress(OSError):
         print(line, file=sys.stderr, flush=True)
-    except OSError:
-        pass
 
 
 def debug(message: str) -> None:

@@ -85,25 +85,52 @@ def run(
         elif stdout is not None:
             out = stdout
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 args,
                 env=dict(env) if env is not None else base_env(),
                 cwd=cwd,
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                timeout=timeout,
-                check=False,
+                start_new_session=True,
             )
         except FileNotFoundError:
             raise StepFailed(_describe(args, 127)) from None
-        except subprocess.TimeoutExpired:
-            raise StepFailed(f"command timed out after {timeout}s: {shlex.join(args)}") from None
-    text = proc.stdout.decode(errors="replace") if capture and proc.stdout else ""
+        stdout_bytes = _communicate(proc, args, input, timeout)
+    text = stdout_bytes.decode(errors="replace") if capture and stdout_bytes else ""
     if check and proc.returncode != 0:
         raise StepFailed(_describe(args, proc.returncode), hint=_tail(logfile))
     return Result(args, proc.returncode, text)
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes],
+    args: tuple[str, ...],
+    input: bytes | None,
+    timeout: float | None,
+) -> bytes:
+    """Wait for `proc`. On Ctrl-C, SIGTERM or a timeout its whole process group is stopped
+    (it runs in a session of its own, so a hook's children go too) before we go on."""
+    try:
+        out, _ = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_group(proc)
+        raise StepFailed(f"command timed out after {timeout}s: {shlex.join(args)}") from None
+    except BaseException:
+        _stop_group(proc)
+        raise
+    return out or b""
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 30.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def output(argv: Sequence[Arg], **kwargs: object) -> str:

@@ -37,8 +37,9 @@ def shared_cache(e2e_dir: Path) -> Path:
     return e2e_dir / "cache"
 
 
-def dibdo(*args: str | os.PathLike[str], env: dict[str, str] | None = None,
-          check: bool = True) -> subprocess.CompletedProcess[str]:
+def dibdo(
+    *args: str | os.PathLike[str], env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the dibdo command line as a user would."""
     cmd = [str(ROOT / ".venv/bin/dibdo"), *map(str, args)]
     full_env = {**os.environ, **(env or {})}

@@ -19,8 +19,10 @@ from dibdo.blockdev.loop import loop_device
 from dibdo.blockdev.results import Filesystem
 from dibdo.journal import Journal
 
-pytestmark = [pytest.mark.root,
-              pytest.mark.skipif(os.geteuid() != 0, reason="needs root and loop devices")]
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root and loop devices"),
+]
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,15 @@ def _device(w: Work, text: str, fstype: str = "ext4", **kwargs: object) -> Block
     config = load(text, defaults=RootDefaults(fstype))
     usage = measure(w.tree, [m.mount_point for m in config.mounts])
     size = disk_size(config, usage, extra_size=0.02)
-    return BlockDevice(config, w.dir / "disk.raw", size=size, mount_root=w.mnt,
-                       journal=Journal(w.journal), tree=w.tree, **kwargs)  # type: ignore[arg-type]
+    return BlockDevice(
+        config,
+        w.dir / "disk.raw",
+        size=size,
+        mount_root=w.mnt,
+        journal=Journal(w.journal),
+        tree=w.tree,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def _check(image: Path, fs: Filesystem, argv: list[str]) -> str:
@@ -93,8 +102,11 @@ def test_each_root_file_system_type_is_made_and_filled(work: Work, fstype: str) 
     with _device(work, DEFAULT_YAML, fstype) as disk:
         _assert_tree_kept(disk.mount_root)
         assert disk.fstab_text().split()[:3] == [f"LABEL={disk.root.fs.label}", "/", fstype]
-        found = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,UUID", str(disk.mount_root)],
-                               capture_output=True, text=True).stdout.split()
+        found = subprocess.run(
+            ["findmnt", "-n", "-o", "FSTYPE,UUID", str(disk.mount_root)],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         assert found == [fstype, disk.root.fs.uuid]
 
 
@@ -106,11 +118,17 @@ def test_gpt_with_esp_and_bios_boot_fills_the_esp(work: Work) -> None:
     image = work.dir / "disk.raw"
     types = [p["type"] for p in sfdisk_json(image)["partitions"]]  # type: ignore[attr-defined]
     assert types == [CODES["EF00"], CODES["EF02"], CODES["8300"]]
-    assert fstab.splitlines() == ["LABEL=cloudimg-rootfs / ext4 defaults 0 1",
-                                  "LABEL=MKFS_ESP /boot/efi vfat defaults 0 2"]
+    assert fstab.splitlines() == [
+        "LABEL=cloudimg-rootfs / ext4 defaults 0 1",
+        "LABEL=MKFS_ESP /boot/efi vfat defaults 0 2",
+    ]
     _check(image, esp, ["fsck.vfat", "-n"])
-    listing = subprocess.run(["mdir", "-i", f"{image}@@{esp.offset}", "-/", "-b", "::/"],
-                             capture_output=True, text=True, env={"MTOOLS_SKIP_CHECK": "1"}).stdout
+    listing = subprocess.run(
+        ["mdir", "-i", f"{image}@@{esp.offset}", "-/", "-b", "::/"],
+        capture_output=True,
+        text=True,
+        env={"MTOOLS_SKIP_CHECK": "1"},
+    ).stdout
     assert "::/EFI/BOOT/BOOTX64.EFI" in listing and "::/grub.cfg" in listing
     assert "BOOTX64" not in _check(image, root, ["debugfs", "-R", "ls -l /boot/efi"])
 
@@ -129,8 +147,10 @@ def test_lvm_xfs_root_and_ext4_var_get_their_own_files(work: Work) -> None:
 
 def test_a_bad_mkfs_option_fails_and_leaves_nothing_behind(work: Work) -> None:
     broken = DEFAULT_YAML.replace("mkfs:\n", "mkfs:\n          opts: --no-such-option\n")
-    with pytest.raises(Exception, match="cannot make the ext4 file system 'mkfs_root'"), \
-            _device(work, broken):
+    with (
+        pytest.raises(Exception, match="cannot make the ext4 file system 'mkfs_root'"),
+        _device(work, broken),
+    ):
         pass
     assert not (work.dir / "disk.raw").exists()
     assert _leaks(work.dir) == []

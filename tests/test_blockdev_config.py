@@ -33,15 +33,23 @@ def test_default_vm_config_is_one_bootable_primary_root_partition() -> None:
 
 def test_talk_example_names_nested_nodes_as_dib_does() -> None:
     config = load(TALK_YAML)
-    assert _names(config) == ["image0", "partitioning_image0", "mkfs_root", "mount_mkfs_root",
-                              "fstab_mount_mkfs_root"]
+    assert _names(config) == [
+        "image0",
+        "partitioning_image0",
+        "mkfs_root",
+        "mount_mkfs_root",
+        "fstab_mount_mkfs_root",
+    ]
 
 
 def test_gpt_config_keeps_types_sizes_and_vfat_label() -> None:
     config = load(GPT_YAML)
     parts = config.nodes[1].to_yaml()["partitioning"]["partitions"]
     assert [(p["name"], p["type"], p["size"]) for p in parts] == [
-        ("ESP", "EF00", 16 * MIB), ("BSP", "EF02", 8 * MIB), ("root", "8300", "100%")]
+        ("ESP", "EF00", 16 * MIB),
+        ("BSP", "EF02", 8 * MIB),
+        ("root", "8300", "100%"),
+    ]
     assert config.fs_at("/boot/efi").label == "MKFS_ESP"
     assert [m.mount_point for m in config.mounts] == ["/", "/boot/efi"]
 

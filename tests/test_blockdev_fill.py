@@ -26,8 +26,9 @@ def test_a_staged_esp_does_not_prevent_the_fast_path() -> None:
 
 def test_other_file_systems_or_types_are_filled_by_copy() -> None:
     assert fast_fill(load(LVM_YAML), SMALL, stage_vfat=True) is None
-    assert fast_fill(load(DEFAULT_YAML, defaults=RootDefaults("xfs")), SMALL,
-                     stage_vfat=True) is None
+    assert (
+        fast_fill(load(DEFAULT_YAML, defaults=RootDefaults("xfs")), SMALL, stage_vfat=True) is None
+    )
 
 
 def test_big_trees_and_big_directories_are_filled_by_copy() -> None:

@@ -51,8 +51,9 @@ def test_guids_are_stable_for_a_seed(tmp_path: Path) -> None:
 
 
 def test_boot_flag_sets_the_legacy_bios_bootable_attribute(tmp_path: Path) -> None:
-    table = _write(tmp_path, _plan(GPT_YAML.replace("type: '8300'", "type: '8300'\n"
-                                                      "        flags: [boot]")))
+    table = _write(
+        tmp_path, _plan(GPT_YAML.replace("type: '8300'", "type: '8300'\n" "        flags: [boot]"))
+    )
     assert table["partitions"][2]["attrs"] == "LegacyBIOSBootable"  # type: ignore[index]
 
 
@@ -64,6 +65,7 @@ def test_a_code_outside_the_table_is_written_by_sgdisk(tmp_path: Path) -> None:
 
 
 def test_every_code_in_the_table_is_a_type_sfdisk_knows() -> None:
-    known = subprocess.run(["sfdisk", "--list-types", "--label", "gpt"], capture_output=True,
-                           text=True, check=True).stdout.upper()
+    known = subprocess.run(
+        ["sfdisk", "--list-types", "--label", "gpt"], capture_output=True, text=True, check=True
+    ).stdout.upper()
     assert [code for code, guid in gpt.CODES.items() if guid not in known] == []

@@ -61,8 +61,12 @@ class FakeNode:
 
 
 def _nodes(log: list[str], fail: dict[str, str] | None = None) -> list[FakeNode]:
-    specs = [FakeSpec("mount", ("fs",)), FakeSpec("fs", ("part",)), FakeSpec("disk"),
-             FakeSpec("part", ("disk",))]
+    specs = [
+        FakeSpec("mount", ("fs",)),
+        FakeSpec("fs", ("part",)),
+        FakeSpec("disk"),
+        FakeSpec("part", ("disk",)),
+    ]
     return [FakeNode(s, log, (fail or {}).get(s.name, "")) for s in specs]
 
 
@@ -70,9 +74,21 @@ def test_nodes_run_in_dependency_order_and_are_released_in_reverse() -> None:
     log: list[str] = []
     with Runner(_nodes(log)):
         log.append("body")
-    assert log == ["create disk", "create part", "create fs", "create mount", "body",
-                   "umount mount", "umount fs", "umount part", "umount disk",
-                   "cleanup mount", "cleanup fs", "cleanup part", "cleanup disk"]
+    assert log == [
+        "create disk",
+        "create part",
+        "create fs",
+        "create mount",
+        "body",
+        "umount mount",
+        "umount fs",
+        "umount part",
+        "umount disk",
+        "cleanup mount",
+        "cleanup fs",
+        "cleanup part",
+        "cleanup disk",
+    ]
 
 
 def test_a_node_failing_halfway_deletes_what_was_made_in_reverse() -> None:
@@ -80,8 +96,14 @@ def test_a_node_failing_halfway_deletes_what_was_made_in_reverse() -> None:
     nodes = _nodes(log, {"fs": "create"})
     with pytest.raises(DeviceError, match="fs failed on cue"), Runner(nodes):
         log.append("body")
-    assert log == ["create disk", "create part", "create fs", "delete fs", "delete part",
-                   "delete disk"]
+    assert log == [
+        "create disk",
+        "create part",
+        "create fs",
+        "delete fs",
+        "delete part",
+        "delete disk",
+    ]
 
 
 def test_an_exception_in_the_body_deletes_instead_of_unmounting() -> None:
@@ -93,8 +115,10 @@ def test_an_exception_in_the_body_deletes_instead_of_unmounting() -> None:
 
 def test_one_failing_release_does_not_stop_the_others() -> None:
     log: list[str] = []
-    with pytest.raises(DeviceError, match="umount part: part failed on cue"), \
-            Runner(_nodes(log, {"part": "umount"})):
+    with (
+        pytest.raises(DeviceError, match="umount part: part failed on cue"),
+        Runner(_nodes(log, {"part": "umount"})),
+    ):
         pass
     assert "umount disk" in log and "cleanup disk" in log
 

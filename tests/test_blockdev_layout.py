@@ -15,9 +15,11 @@ MIB = 1 << 20
 
 
 def _table(partitions: str, label: str = "mbr") -> PartitioningSpec:
-    text = ("- local_loop: {name: image0}\n"
-            f"- partitioning: {{base: image0, label: {label}, partitions: [{partitions}]}}\n"
-            "- mkfs: {name: r, base: a, type: ext4, mount: {mount_point: /}}\n")
+    text = (
+        "- local_loop: {name: image0}\n"
+        f"- partitioning: {{base: image0, label: {label}, partitions: [{partitions}]}}\n"
+        "- mkfs: {name: r, base: a, type: ext4, mount: {mount_point: /}}\n"
+    )
     spec = load(text).nodes[1]
     assert isinstance(spec, PartitioningSpec)
     return spec
@@ -40,20 +42,25 @@ def test_gpt_leaves_the_backup_table_at_the_end() -> None:
 
 
 def test_mbr_logicals_follow_their_ebr_and_are_numbered_from_five() -> None:
-    spec = _table("{name: a, size: 8MiB, flags: [primary]}, {name: b, size: 8MiB}, "
-                  "{name: c, size: 100%}")
+    spec = _table(
+        "{name: a, size: 8MiB, flags: [primary]}, {name: b, size: 8MiB}, " "{name: c, size: 100%}"
+    )
     plan = plan_table(spec, 64 * MIB)
     assert plan is not None
     assert [(p.name, p.number, p.logical) for p in plan.partitions] == [
-        ("a", 1, False), ("b", 5, True), ("c", 6, True)]
+        ("a", 1, False),
+        ("b", 5, True),
+        ("c", 6, True),
+    ]
     b, c = plan.partitions[1:]
     assert (b.ebr, b.start, c.ebr, c.start) == (9 * MIB, 10 * MIB, 18 * MIB, 19 * MIB)
     assert plan.extended == (9 * MIB, 55 * MIB)
 
 
 def test_a_primary_after_logicals_takes_the_next_slot() -> None:
-    spec = _table("{name: a, size: 4MiB}, {name: b, size: 4MiB}, "
-                  "{name: c, size: 100%, flags: [primary]}")
+    spec = _table(
+        "{name: a, size: 4MiB}, {name: b, size: 4MiB}, " "{name: c, size: 100%, flags: [primary]}"
+    )
     plan = plan_table(spec, 64 * MIB)
     assert plan is not None
     assert [p.number for p in plan.partitions] == [5, 6, 2]
@@ -61,8 +68,10 @@ def test_a_primary_after_logicals_takes_the_next_slot() -> None:
 
 def test_logical_partitions_must_be_contiguous() -> None:
     with pytest.raises(ConfigError, match="logical partitions must follow each other"):
-        _table("{name: a, size: 4MiB}, {name: b, size: 4MiB, flags: [primary]}, "
-               "{name: c, size: 100%}")
+        _table(
+            "{name: a, size: 4MiB}, {name: b, size: 4MiB, flags: [primary]}, "
+            "{name: c, size: 100%}"
+        )
 
 
 def test_an_mbr_cannot_address_more_than_2_tib() -> None:

@@ -29,8 +29,10 @@ def _answer(command: str, ranges: Sequence[str]) -> dict[str, Any]:
     rows = {
         "vgs": [{"vg_name": "vg", "vg_extent_size": str(4 * MIB)}],
         "pvs": [{"pv_name": PV, "pe_start": str(MIB)}],
-        "lvs": [{"lv_name": name, "seg_pe_ranges": r} for name, r in
-                zip(("lv_root", "lv_var"), ranges, strict=False)],
+        "lvs": [
+            {"lv_name": name, "seg_pe_ranges": r}
+            for name, r in zip(("lv_root", "lv_var"), ranges, strict=False)
+        ],
     }
     key = {"vgs": "vg", "pvs": "pv", "lvs": "seg"}.get(command)
     return {"report": [{key: rows[command]}], "log": []} if key else {"log": []}
@@ -65,9 +67,15 @@ def _create(tmp_path: Path) -> dict[str, Any]:
 def test_volumes_are_made_without_activation_in_order(fake: dict[str, Any], tmp_path: Path) -> None:
     _create(tmp_path)
     commands = [(a[0], a[-1]) for a in fake["argv"]]
-    assert commands == [("pvcreate", PV), ("vgcreate", PV), ("lvcreate", "vg"),
-                        ("lvcreate", "vg"), ("vgs", "vg_name,vg_extent_size"),
-                        ("pvs", "pv_name,pe_start"), ("lvs", "--segments")]
+    assert commands == [
+        ("pvcreate", PV),
+        ("vgcreate", PV),
+        ("lvcreate", "vg"),
+        ("lvcreate", "vg"),
+        ("vgs", "vg_name,vg_extent_size"),
+        ("pvs", "pv_name,pe_start"),
+        ("lvs", "--segments"),
+    ]
     assert all(a[1:3] == ("--driverloaded", "n") for a in fake["argv"])
     lvcreate = fake["argv"][2]
     assert {"-an", "-Zn", "-l", "85%VG", "lv_root"} <= set(lvcreate)

@@ -24,21 +24,28 @@ def _image(tmp_path: Path, size: int = 64 * MIB) -> Path:
 
 
 def test_primary_extended_and_logicals_read_back_with_sfdisk(tmp_path: Path) -> None:
-    text = ("- local_loop: {name: image0}\n- partitioning:\n    base: image0\n    label: mbr\n"
-            "    partitions:\n      - {name: boot, size: 8MiB, flags: [boot, primary]}\n"
-            "      - {name: swap, size: 8MiB, type: 0x82}\n      - {name: root, size: 100%}\n"
-            "- mkfs: {name: r, base: root, type: ext4, mount: {mount_point: /}}\n")
+    text = (
+        "- local_loop: {name: image0}\n- partitioning:\n    base: image0\n    label: mbr\n"
+        "    partitions:\n      - {name: boot, size: 8MiB, flags: [boot, primary]}\n"
+        "      - {name: swap, size: 8MiB, type: 0x82}\n      - {name: root, size: 100%}\n"
+        "- mkfs: {name: r, base: root, type: ext4, mount: {mount_point: /}}\n"
+    )
     spec = load(text).nodes[1]
     assert isinstance(spec, PartitioningSpec)
     plan = plan_table(spec, 64 * MIB)
     assert plan is not None
     write_table(plan, _image(tmp_path), seed="test")
     table = sfdisk_json(tmp_path / "disk.raw")
-    parts = [(p["start"], p["size"], p["type"], p.get("bootable", False))
-             for p in table["partitions"]]  # type: ignore[attr-defined]
+    parts = [
+        (p["start"], p["size"], p["type"], p.get("bootable", False)) for p in table["partitions"]
+    ]  # type: ignore[attr-defined]
     assert table["label"] == "dos"
-    assert parts == [(2048, 16384, "83", True), (18432, 112640, "5", False),
-                     (20480, 16384, "82", False), (38912, 92160, "83", False)]
+    assert parts == [
+        (2048, 16384, "83", True),
+        (18432, 112640, "5", False),
+        (20480, 16384, "82", False),
+        (38912, 92160, "83", False),
+    ]
 
 
 def test_writer_keeps_boot_code_and_sets_the_signature(tmp_path: Path) -> None:

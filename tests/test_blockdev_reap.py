@@ -47,8 +47,9 @@ def test_reap_undoes_what_a_killed_build_left(tmp_path: Path) -> None:
     (tmp_path / "mnt").mkdir()
     (tmp_path / "lvm.yaml").write_text(LVM_YAML)
     argv = [sys.executable, "-c", BUILD, str(tmp_path), str(tmp_path / "lvm.yaml")]
-    with subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True) as proc:
+    with subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         finally:

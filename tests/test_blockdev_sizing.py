@@ -18,8 +18,9 @@ MIB, GIB = 1 << 20, 1 << 30
 
 
 def _du(path: Path) -> int:
-    out = subprocess.run(["du", "-s", "-x", "--block-size=1", str(path)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["du", "-s", "-x", "--block-size=1", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return int(out.split()[0])
 
 
@@ -84,8 +85,10 @@ def test_a_fixed_partition_too_small_for_its_content_is_an_error() -> None:
 @pytest.mark.parametrize("text", [DEFAULT_YAML, GPT_YAML, LVM_YAML])
 def test_computed_size_is_the_smallest_that_fits(text: str) -> None:
     config = load(text)
-    usage = {m.mount_point: Usage(MIB if m.mount_point == "/boot/efi" else 50 * MIB, 2000)
-             for m in config.mounts}
+    usage = {
+        m.mount_point: Usage(MIB if m.mount_point == "/boot/efi" else 50 * MIB, 2000)
+        for m in config.mounts
+    }
     size = disk_size(config, usage, extra_size=0)
     want = needs(config, usage)
     sizes = device_sizes(config.nodes, size)

@@ -41,13 +41,13 @@ LVM = """
     lvs: [{name: lv_root, base: vg, extents: 85%VG}, {name: lv_var, base: vg, extents: 10%VG}]
 - mkfs: {name: fs_root, base: lv_root, type: xfs, label: img-rootfs,
          mount: {mount_point: /, fstab: {fsck-passno: 1}}}
-- mkfs: {name: fs_var, base: lv_var, type: ext4, mount: {mount_point: /var, fstab: {fsck-passno: 2}}}
+- mkfs: {name: fs_var, base: lv_var, type: ext4,
+         mount: {mount_point: /var, fstab: {fsck-passno: 2}}}
 """
 
 
 def run(*argv: str | Path) -> str:
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, check=True).stdout
 
 
 @contextlib.contextmanager
@@ -75,8 +75,18 @@ def read_root_file(raw: Path, path: str) -> str:
 
 
 def test_default_disk_is_mbr_clean_and_boots(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "vm", "-t", "qcow2,raw",
-          "--checksum", "debian-minimal", "vm")
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "vm",
+        "-t",
+        "qcow2,raw",
+        "--checksum",
+        "debian-minimal",
+        "vm",
+    )
     table = json.loads(run("sfdisk", "-J", tmp_path / "vm.raw"))["partitiontable"]
     assert table["label"] == "dos" and len(table["partitions"]) == 1
     with partitions(tmp_path / "vm.raw") as parts:
@@ -92,11 +102,21 @@ def test_default_disk_is_mbr_clean_and_boots(tmp_path: Path, shared_cache: Path)
 
 
 def test_every_format_is_read_by_its_consumer(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "img", "-t",
-          "qcow2,vmdk,vhd,vhdx,tar,squashfs,docker", "debian-minimal", "vm")
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "img",
+        "-t",
+        "qcow2,vmdk,vhd,vhdx,tar,squashfs,docker",
+        "debian-minimal",
+        "vm",
+    )
     for fmt, name in (("qcow2", "qcow2"), ("vmdk", "vmdk"), ("vpc", "vhd"), ("vhdx", "vhdx")):
-        info = json.loads(run("qemu-img", "info", "--output=json", "-f", fmt,
-                              tmp_path / f"img.{name}"))
+        info = json.loads(
+            run("qemu-img", "info", "--output=json", "-f", fmt, tmp_path / f"img.{name}")
+        )
         assert info["format"] == fmt
     run("qemu-img", "check", tmp_path / "img.qcow2")
     assert "./etc/os-release" in run("tar", "-tf", tmp_path / "img.tar")
@@ -106,23 +126,54 @@ def test_every_format_is_read_by_its_consumer(tmp_path: Path, shared_cache: Path
 
 
 def test_one_more_format_converts_only_that(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "a", "-t", "qcow2",
-          "debian-minimal", "vm")
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "a",
+        "-t",
+        "qcow2",
+        "debian-minimal",
+        "vm",
+    )
     report = tmp_path / "r.json"
-    dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "a", "-t", "qcow2,tgz",
-          "--report", report, "debian-minimal", "vm")
-    built = [t["name"] for t in json.loads(report.read_text())["tasks"]
-             if t["outcome"] == "built"]
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "a",
+        "-t",
+        "qcow2,tgz",
+        "--report",
+        report,
+        "debian-minimal",
+        "vm",
+    )
+    built = [t["name"] for t in json.loads(report.read_text())["tasks"] if t["outcome"] == "built"]
     assert built == ["convert:a/convert-tgz"]
 
 
 @pytest.mark.parametrize("layout,label,count", [(GPT_EFI, "gpt", 3), (LVM, "dos", 1)])
-def test_dib_layouts_build(tmp_path: Path, shared_cache: Path, layout: str, label: str,
-                           count: int) -> None:
+def test_dib_layouts_build(
+    tmp_path: Path, shared_cache: Path, layout: str, label: str, count: int
+) -> None:
     (tmp_path / "bd.yaml").write_text(layout)
-    dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "d", "-t", "raw", "-p",
-          "lvm2,xfsprogs", "debian-minimal", "vm",
-          env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"})
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "d",
+        "-t",
+        "raw",
+        "-p",
+        "lvm2,xfsprogs",
+        "debian-minimal",
+        "vm",
+        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
+    )
     table = json.loads(run("sfdisk", "-J", tmp_path / "d.raw"))["partitiontable"]
     assert table["label"] == label and len(table["partitions"]) == count
     subprocess.run(["vgchange", "-an", "vg"], capture_output=True)
@@ -134,9 +185,20 @@ def test_failing_finalise_script_leaves_nothing(tmp_path: Path, shared_cache: Pa
     script.parent.mkdir(parents=True)
     script.write_text("#!/bin/bash\necho about to fail\nexit 7\n")
     script.chmod(0o755)
-    proc = dibdo("build", "--cache-dir", shared_cache, "-o", tmp_path / "bad", "-t", "raw",
-                 "debian-minimal", "vm", "badfinal",
-                 env={"ELEMENTS_PATH": str(tmp_path / "el")}, check=False)
+    proc = dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "bad",
+        "-t",
+        "raw",
+        "debian-minimal",
+        "vm",
+        "badfinal",
+        env={"ELEMENTS_PATH": str(tmp_path / "el")},
+        check=False,
+    )
     assert proc.returncode == 1 and "60-bad" in proc.stderr and "Traceback" not in proc.stderr
     assert leaks(shared_cache, tmp_path) == []
     assert run("losetup", "-a").strip() == ""

@@ -18,9 +18,16 @@ from dibdo.tasks.session_stack import build_session, install_signal_handlers
 def spec_from_args(args: argparse.Namespace, config: cfg.Config) -> ImageSpec:
     output = Path(args.output or "image").absolute()
     formats = tuple(f.value for f in parse_formats(",".join(config.formats)))
-    return ImageSpec(name=output.name, elements=tuple(args.elements), formats=formats,
-                     output=output, packages=config.packages, no_base=config.no_base,
-                     boot_test=config.boot_test, report=args.report)
+    return ImageSpec(
+        name=output.name,
+        elements=tuple(args.elements),
+        formats=formats,
+        output=output,
+        packages=config.packages,
+        no_base=config.no_base,
+        boot_test=config.boot_test,
+        report=args.report,
+    )
 
 
 def build_main(args: argparse.Namespace) -> int:

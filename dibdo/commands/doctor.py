@@ -33,14 +33,17 @@ TOOLS = (
 def doctor_main() -> int:
     missing = 0
     for command, package, purpose in TOOLS:
-        path = shutil.which(command, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
-                            "/sbin:/bin")
+        path = shutil.which(
+            command, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" "/sbin:/bin"
+        )
         state = "ok     " if path else "MISSING"
         missing += path is None
         print(f"{state} {command:20} ({package}): {purpose}")
     kernel = output(["uname", "-r"])
-    print(f"kernel {kernel}; device-mapper "
-          f"{'present' if shutil.which('dmsetup') else 'absent'} (not needed)")
+    print(
+        f"kernel {kernel}; device-mapper "
+        f"{'present' if shutil.which('dmsetup') else 'absent'} (not needed)"
+    )
     if missing:
         print(f"{missing} tools missing: run ./dev setup")
     return 1 if missing else 0

@@ -14,5 +14,9 @@ def proxy_main(args: argparse.Namespace) -> int:
     if args.action == "stats":
         print(format_stats(cache_dir))
         return 0
-    return serve(listen=args.listen, cache_dir=cache_dir, offline=args.offline,
-                 allow_private=args.allow_private)
+    return serve(
+        listen=args.listen,
+        cache_dir=cache_dir,
+        offline=args.offline,
+        allow_private=args.allow_private,
+    )

@@ -29,6 +29,7 @@ def _inside(root: Path, path: Path) -> Path:
 def chroot_mounts(root: Path, *, hooks: Path | None, journal: Journal | None) -> Iterator[Path]:
     """Mount the chroot's kernel file systems and the hooks under `root`."""
     with contextlib.ExitStack() as stack:
+
         def mount(src: str | Path, dest: str, **kw: object) -> None:
             target = _inside(root, Path(dest))
             target.mkdir(parents=True, exist_ok=True)
@@ -40,8 +41,15 @@ def chroot_mounts(root: Path, *, hooks: Path | None, journal: Journal | None) ->
         mount("/sys", "/sys", bind=True, options=("ro",))
         resolv = _inside(root, Path("/etc/resolv.conf"))
         if Path("/etc/resolv.conf").exists() and resolv.is_file() and not resolv.is_symlink():
-            stack.enter_context(mounted(Path("/etc/resolv.conf").resolve(), resolv, bind=True,
-                                        options=("ro",), journal=journal))
+            stack.enter_context(
+                mounted(
+                    Path("/etc/resolv.conf").resolve(),
+                    resolv,
+                    bind=True,
+                    options=("ro",),
+                    journal=journal,
+                )
+            )
         if hooks is not None:
             mount(hooks, os.fspath(HOOKS_IN_TARGET), bind=True, options=("ro",))
         yield root

@@ -90,6 +90,7 @@ def overlay(
     if upper is not None and work is not None:
         opts += [f"upperdir={upper}", f"workdir={work}"]
     opts += list(OVERLAY_OPTIONS)
-    with mounted("overlay", target, fstype="overlay", options=opts, cwd=base,
-                 journal=journal) as path:
+    with mounted(
+        "overlay", target, fstype="overlay", options=opts, cwd=base, journal=journal
+    ) as path:
         yield path

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -130,8 +129,11 @@ class Store:
 
     def _touch(self, key: str, meta: Mapping[str, Any]) -> None:
         if self._index is not None:
-            record = {"kind": meta.get("kind"), "size": meta.get("size", 0),
-                      "last_use": time.time()}
+            record = {
+                "kind": meta.get("kind"),
+                "size": meta.get("size", 0),
+                "last_use": time.time(),
+            }
             self._index.set(key, record)
 
     @contextlib.contextmanager
@@ -148,8 +150,13 @@ class Store:
                 remove_tree(tmp)
 
     def _commit(self, staging: Staging) -> None:
-        meta = {**staging.meta, "kind": staging.kind, "key": staging.key,
-                "size": tree_size(staging.path), "created": time.time()}
+        meta = {
+            **staging.meta,
+            "kind": staging.kind,
+            "key": staging.key,
+            "size": tree_size(staging.path),
+            "created": time.time(),
+        }
         (staging.path / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         try:
             os.rename(staging.path, self.entry_dir(staging.key))
@@ -165,8 +172,10 @@ class Store:
         """Remove least recently used entries until the store fits its size limit."""
         if self._index is None:
             return []
-        rows = sorted(((self._index.get(k) or {}, k) for k in list(self._index)),
-                      key=lambda row: float(row[0].get("last_use", 0)))
+        rows = sorted(
+            ((self._index.get(k) or {}, k) for k in list(self._index)),
+            key=lambda row: float(row[0].get("last_use", 0)),
+        )
         total = sum(int(r.get("size", 0)) for r, _ in rows)
         removed: list[str] = []
         for record, key in rows:

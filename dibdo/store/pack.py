@@ -13,8 +13,15 @@ from pathlib import Path
 from dibdo.run import run
 
 _ZSTD = "zstd -T0 -3 -q"
-_TAR = ["tar", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner",
-        "--sparse", "--one-file-system"]
+_TAR = [
+    "tar",
+    "--xattrs",
+    "--xattrs-include=*",
+    "--acls",
+    "--numeric-owner",
+    "--sparse",
+    "--one-file-system",
+]
 
 
 def pack_tree(tree: Path, dest: Path) -> None:
@@ -25,8 +32,18 @@ def pack_tree(tree: Path, dest: Path) -> None:
 def unpack_tree(archive: Path, tree: Path) -> None:
     """Unpack a `pack_tree()` archive into the (new, empty) directory `tree`."""
     tree.mkdir(parents=True, exist_ok=True)
-    run([*_TAR, "--same-permissions", "--same-owner", "--use-compress-program=zstd -d -q",
-         "-C", tree, "-xf", archive])
+    run(
+        [
+            *_TAR,
+            "--same-permissions",
+            "--same-owner",
+            "--use-compress-program=zstd -d -q",
+            "-C",
+            tree,
+            "-xf",
+            archive,
+        ]
+    )
 
 
 def pack_file(path: Path, dest: Path) -> None:

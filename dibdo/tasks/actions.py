@@ -17,7 +17,7 @@ from doit.exceptions import TaskFailed
 from dibdo import log
 from dibdo.errors import DibdoError
 from dibdo.store import Staging
-from dibdo.tasks import disk, layers, outputs, remote
+from dibdo.tasks import disk, explain, layers, outputs, remote
 from dibdo.tasks.build import Build
 from dibdo.tasks.plan import Kind, Plan, Step
 from dibdo.tasks.report import TaskRecord
@@ -30,6 +30,9 @@ _RUNNERS: dict[Kind, Runner] = {
     Kind.DISK: disk.make_disk,
     Kind.CONVERT: outputs.convert,
 }
+
+
+LAYER_KINDS = (Kind.BOOTSTRAP, Kind.STEP, Kind.FINISH)
 
 
 def task_name(build: Build, step: Step) -> str:
@@ -74,6 +77,8 @@ class InStore:
             return True
         if self.build.store.has(self.step.key.digest):
             self._record("cached")
+            explain.remember(self.build, {self.step.name: self.step.key.digest})
+            remote.backfill(self.build, self.step)
             return True
         if not self.needs.needed(self.step):
             self._record("skipped")
@@ -81,8 +86,14 @@ class InStore:
         return False
 
     def _record(self, outcome: str) -> None:
-        self.build.report.record(TaskRecord(task_name(self.build, self.step),
-                                            self.step.kind.value, self.step.key.digest, outcome))
+        self.build.report.record(
+            TaskRecord(
+                task_name(self.build, self.step),
+                self.step.kind.value,
+                self.step.key.digest,
+                outcome,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"InStore({self.step.name}: {self.step.key.digest})"
@@ -93,14 +104,18 @@ def execute(build: Build, step: Step) -> TaskFailed | None:
     start = time.monotonic()
     name = task_name(build, step)
     try:
+        why = explain.reasons(build, step)
         if remote.fetch(build, step):
             outcome = "fetched"
         else:
-            log.info(f"building {step.describe()}")
-            with build.store.stage(step.key.digest, "layer" if step.layers or
-                                   step.kind is Kind.BOOTSTRAP else step.kind.value) as st:
-                st.meta.update({"task": step.name, "kind_detail": step.kind.value,
-                                "inputs": step.key.inputs})
+            log.info(f"building {step.describe()}: {'; '.join(why)}")
+            with build.store.stage(
+                step.key.digest,
+                "layer" if step.kind in LAYER_KINDS else step.kind.value,
+            ) as st:
+                st.meta.update(
+                    {"task": step.name, "kind_detail": step.kind.value, "inputs": step.key.inputs}
+                )
                 _RUNNERS[step.kind](build, step, st)
             remote.upload(build, step)
             outcome = "built"
@@ -108,17 +123,27 @@ def execute(build: Build, step: Step) -> TaskFailed | None:
         build.report.extra["error"] = {"task": name, "message": exc.message, "hint": exc.hint}
         return TaskFailed(f"{exc.message}\n{exc.hint}".strip())
     logfile = build.store.log_path(step.key.digest)
-    build.report.record(TaskRecord(name, step.kind.value, step.key.digest, outcome,
-                                   round(time.monotonic() - start, 3),
-                                   str(logfile) if logfile.exists() else None))
+    explain.remember(build, {step.name: step.key.digest})
+    build.report.record(
+        TaskRecord(
+            name,
+            step.kind.value,
+            step.key.digest,
+            outcome,
+            round(time.monotonic() - start, 3),
+            str(logfile) if logfile.exists() else None,
+            why,
+        )
+    )
     return None
 
 
 def task(build: Build, plan: Plan, step: Step, needs: Needs) -> dict[str, Any]:
     """The doit task dict of one step."""
     index = plan.all.index(step)
-    deps = [task_name(build, plan.all[index - 1])] if index and step.kind is not Kind.CONVERT \
-        else []
+    deps = (
+        [task_name(build, plan.all[index - 1])] if index and step.kind is not Kind.CONVERT else []
+    )
     if step.kind is Kind.CONVERT:
         deps = [task_name(build, plan.disk)]
     return {

@@ -22,7 +22,7 @@ def source(config: Config, elements: ElementSet) -> tuple[str, str]:
     given = config.block_device_config
     if given:
         if given.startswith("file://"):
-            path = Path(given[len("file://"):])
+            path = Path(given[len("file://") :])
             try:
                 return path.read_text(), str(path)
             except OSError as exc:
@@ -36,8 +36,10 @@ def source(config: Config, elements: ElementSet) -> tuple[str, str]:
                 found = (path.read_text(), str(path))
                 break
     if found is None:
-        raise ConfigError("no block-device configuration",
-                          hint="add the vm element, or set DIB_BLOCK_DEVICE_CONFIG")
+        raise ConfigError(
+            "no block-device configuration",
+            hint="add the vm element, or set DIB_BLOCK_DEVICE_CONFIG",
+        )
     return found
 
 

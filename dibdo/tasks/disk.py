@@ -46,10 +46,15 @@ def make_disk(build: Build, step: Step, st: Staging) -> None:
     try:
         with merged_tree(build, step.layers, "disk") as tree:
             usage = blockdev.measure(tree, [m.mount_point for m in config.mounts])
-            size = blockdev.disk_size(config, usage, image_size=build.config.image_size,
-                                      extra_size=build.config.image_extra_size or None)
-            with blockdev.BlockDevice(config, image, size=size, mount_root=mount_root,
-                                      journal=build.journal, tree=tree) as disk:
+            size = blockdev.disk_size(
+                config,
+                usage,
+                image_size=build.config.image_size,
+                extra_size=build.config.image_extra_size or None,
+            )
+            with blockdev.BlockDevice(
+                config, image, size=size, mount_root=mount_root, journal=build.journal, tree=tree
+            ) as disk:
                 (mount_root / "etc/fstab").write_text(disk.fstab_text(by="uuid"))
                 _finalise(build, step, disk, log)
     finally:
@@ -80,8 +85,9 @@ def _chroot(build: Build, disk: blockdev.Assembled) -> Iterator[None]:
             target = disk.mount_root / esp.mount_point.lstrip("/")
             target.mkdir(parents=True, exist_ok=True)
             stack.enter_context(mounted(esp.path, target, bind=True, journal=build.journal))
-        stack.enter_context(chroot_mounts(disk.mount_root, hooks=build.hooks_dir,
-                                          journal=build.journal))
+        stack.enter_context(
+            chroot_mounts(disk.mount_root, hooks=build.hooks_dir, journal=build.journal)
+        )
         yield
 
 

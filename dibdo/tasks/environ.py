@@ -19,20 +19,32 @@ if TYPE_CHECKING:
     from dibdo.tasks.build import Build
 
 # Per-build paths and the output name: different on every runner, never part of a key.
-_NOT_IN_KEY = ("TMP_HOOKS_PATH", "TARGET_ROOT", "TMP_MOUNT_PATH", "TMP_BUILD_DIR",
-               "IMAGE_NAME", "IMAGE_ELEMENT_YAML", "DIB_IMAGE_CACHE", "http_proxy",
-               "https_proxy", "DIB_BLOCK_DEVICE_CONFIG", "PATH", "HOME")
-
-SOURCE_ENVIRONMENT = (
-    'for _f in "$DIB_ENV_DIR"/*; do [ -f "$_f" ] && . "$_f"; done; unset _f\n'
+# IMAGE_ELEMENT enters only the keys of steps whose scripts read it (see tasks.plan).
+_NOT_IN_KEY = (
+    "TMP_HOOKS_PATH",
+    "TARGET_ROOT",
+    "TMP_MOUNT_PATH",
+    "TMP_BUILD_DIR",
+    "IMAGE_NAME",
+    "IMAGE_ELEMENT_YAML",
+    "IMAGE_ELEMENT",
+    "DIB_IMAGE_CACHE",
+    "http_proxy",
+    "https_proxy",
+    "DIB_BLOCK_DEVICE_CONFIG",
+    "PATH",
+    "HOME",
 )
+
+SOURCE_ENVIRONMENT = 'for _f in "$DIB_ENV_DIR"/*; do [ -f "$_f" ] && . "$_f"; done; unset _f\n'
 
 
 def resolve(env_files: Sequence[Path], base: Mapping[str, str]) -> dict[str, str]:
     """The environment after sourcing `env_files` in order on top of `base`."""
     script = "".join(f'. "{p}"\n' for p in env_files) + "env -0\n"
-    out = run(["bash", "-c", "set -a\n" + script], env={**base, "PATH": _host_path()},
-              capture=True).stdout
+    out = run(
+        ["bash", "-c", "set -a\n" + script], env={**base, "PATH": _host_path()}, capture=True
+    ).stdout
     pairs = (item.split("=", 1) for item in out.split("\0") if "=" in item)
     return {k: v for k, v in pairs if k not in ("PWD", "SHLVL", "_", "OLDPWD")}
 
@@ -62,8 +74,6 @@ def hook_environment(build: Build) -> dict[str, str]:
         "TMP_HOOKS_PATH": str(build.hooks_dir),
         "DEBIAN_FRONTEND": "noninteractive",
     }
-    if build.spec.packages:
-        env["DIB_EXTRA_PACKAGES"] = " ".join(build.spec.packages)
     if build.config.apt_sources:
         env["DIB_APT_SOURCES"] = str(build.config.apt_sources)
     if build.proxy_url:

@@ -19,8 +19,15 @@ from dibdo.tasks.environ import SOURCE_ENVIRONMENT, hook_environment
 _TAIL = 25
 
 
-def run_hook(build: Build, hook: Hook, root: Path, *, chroot: bool, logfile: Path,
-             extra_env: dict[str, str] | None = None) -> None:
+def run_hook(
+    build: Build,
+    hook: Hook,
+    root: Path,
+    *,
+    chroot: bool,
+    logfile: Path,
+    extra_env: dict[str, str] | None = None,
+) -> None:
     """Run one hook against the tree at `root`."""
     env = {**hook_environment(build), **(extra_env or {})}
     with open(logfile, "a") as fh:
@@ -30,16 +37,24 @@ def run_hook(build: Build, hook: Hook, root: Path, *, chroot: bool, logfile: Pat
             script = os.fspath(HOOKS_IN_TARGET / hook.phase / hook.name)
             env["DIB_ENV_DIR"] = os.fspath(HOOKS_IN_TARGET / "environment.d")
             env["TMP_HOOKS_PATH"] = os.fspath(HOOKS_IN_TARGET)
-            run_in_chroot(root, ["/bin/bash", "-c", SOURCE_ENVIRONMENT + 'exec "$0"', script],
-                          env=env, logfile=logfile)
+            run_in_chroot(
+                root,
+                ["/bin/bash", "-c", SOURCE_ENVIRONMENT + 'exec "$0"', script],
+                env=env,
+                logfile=logfile,
+            )
         else:
             script = os.fspath(build.hooks_dir / hook.phase / hook.name)
-            host = base_env({**env, "TARGET_ROOT": os.fspath(root),
-                             "TMP_MOUNT_PATH": os.fspath(root),
-                             "DIB_ENV_DIR": os.fspath(build.hooks_dir / "environment.d")})
+            host = base_env(
+                {
+                    **env,
+                    "TARGET_ROOT": os.fspath(root),
+                    "TMP_MOUNT_PATH": os.fspath(root),
+                    "DIB_ENV_DIR": os.fspath(build.hooks_dir / "environment.d"),
+                }
+            )
             host["PATH"] = f"{build.hooks_dir / 'bin'}:{host['PATH']}"
-            run(["bash", "-c", SOURCE_ENVIRONMENT + 'exec "$0"', script], env=host,
-                logfile=logfile)
+            run(["bash", "-c", SOURCE_ENVIRONMENT + 'exec "$0"', script], env=host, logfile=logfile)
     except StepFailed as exc:
         raise StepFailed(
             f"{hook.phase} script {hook.name} of element {hook.element.name} failed: "

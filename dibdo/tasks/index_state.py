@@ -24,8 +24,11 @@ def release_urls(config: Config) -> list[str]:
     mirror = config.distribution_mirror.rstrip("/")
     security = config.debian_security_mirror.rstrip("/")
     rel = config.release
-    return [f"{mirror}/dists/{rel}/InRelease", f"{mirror}/dists/{rel}-updates/InRelease",
-            f"{security}/dists/{rel}-security/InRelease"]
+    return [
+        f"{mirror}/dists/{rel}/InRelease",
+        f"{mirror}/dists/{rel}-updates/InRelease",
+        f"{security}/dists/{rel}-security/InRelease",
+    ]
 
 
 def current(config: Config, proxy_url: str | None) -> str:
@@ -35,7 +38,7 @@ def current(config: Config, proxy_url: str | None) -> str:
     path = config.cache_dir / "index-state.json"
     saved = _load(path)
     entry = saved.get(ident)
-    fresh = entry and time.time() - float(entry["time"]) < config.index_window
+    fresh = entry and time.time() - float(str(entry["time"])) < config.index_window
     if entry and fresh and not config.refresh:
         return str(entry["state"])
     state = _fetch(urls, proxy_url)

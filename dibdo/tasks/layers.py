@@ -9,6 +9,7 @@ in the staging directory and is removed before the commit.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,16 @@ from dibdo.tasks.build import Build
 from dibdo.tasks.hooks import run_hook
 from dibdo.tasks.plan import Step
 
+# What only the build needed goes; the package list is written for the manifest.
+FINISH_SCRIPT = """
+rm -f /usr/sbin/policy-rc.d /etc/dpkg/dpkg.cfg.d/99mmdebstrap
+rmdir /tmp/in_target.d 2>/dev/null || true
+if command -v apt-get >/dev/null; then apt-get clean; rm -rf /var/lib/apt/lists/*; fi
+mkdir -p /etc/dib-manifests
+if command -v dpkg-query >/dev/null; then
+    dpkg-query -W -f '${Package} ${Version} ${Architecture}\\n' > /etc/dib-manifests/dpkg-packages
+fi
+"""
 POLICY_RC_D = "#!/bin/sh\n# dibdo: no daemons start while the image is built\nexit 101\n"
 
 
@@ -36,8 +47,9 @@ def layer_view(build: Build, step: Step, st: Staging) -> Iterator[Path]:
     merged = build.workspace / f"mnt-{step.key.digest[:12]}"
     merged.mkdir()
     try:
-        with overlay(lower_dirs(build, step.layers), merged, upper=st.tree, work=work,
-                     journal=build.journal):
+        with overlay(
+            lower_dirs(build, step.layers), merged, upper=st.tree, work=work, journal=build.journal
+        ):
             yield merged
     finally:
         merged.rmdir()
@@ -74,8 +86,11 @@ def hook_step(build: Build, step: Step, st: Staging) -> None:
     log = build.store.log_path(step.key.digest)
     log.write_text("")
     with layer_view(build, step, st) as root:
-        mounts = (contextlib.nullcontext(root) if step.on_host else
-                  chroot_mounts(root, hooks=build.hooks_dir, journal=build.journal))
+        mounts = (
+            contextlib.nullcontext(root)
+            if step.on_host
+            else chroot_mounts(root, hooks=build.hooks_dir, journal=build.journal)
+        )
         with mounts:
             for hook in step.hooks:
                 run_hook(build, hook, root, chroot=not step.on_host, logfile=log)
@@ -85,18 +100,36 @@ def finish(build: Build, step: Step, st: Staging) -> None:
     """Remove what only the build needed (policy-rc.d, the hooks mount point, apt's
     downloaded packages) and write the package manifest into the image."""
     log = build.store.log_path(step.key.digest)
-    with layer_view(build, step, st) as root:
-        with chroot_mounts(root, hooks=None, journal=build.journal):
-            script = (
-                "rm -f /usr/sbin/policy-rc.d; rmdir /tmp/in_target.d 2>/dev/null || true\n"
-                "if command -v apt-get >/dev/null; then apt-get clean; fi\n"
-                "mkdir -p /etc/dib-manifests\n"
-                "if command -v dpkg-query >/dev/null; then dpkg-query -W "
-                "-f '${Package} ${Version} ${Architecture}\\n' "
-                "> /etc/dib-manifests/dpkg-packages; fi\n"
-            )
-            run_in_chroot(root, ["/bin/sh", "-c", script], env={}, logfile=log)
+    with (
+        layer_view(build, step, st) as root,
+        chroot_mounts(root, hooks=None, journal=build.journal),
+    ):
+        run_in_chroot(root, ["/bin/sh", "-c", FINISH_SCRIPT], env={}, logfile=log)
     st.meta["packages"] = _packages(st.tree / "etc/dib-manifests/dpkg-packages")
+    _write_manifest(
+        build, step, st.tree / "etc/dib-manifests/dibdo-manifest.json", st.meta["packages"]
+    )
+
+
+# Documentation does not change what an element builds (and is not in any key).
+_DOCS = frozenset({"README", "README.rst", "README.md"})
+
+
+def _write_manifest(build: Build, step: Step, path: Path, packages: list[str]) -> None:
+    """The manifest in the image, as DIB's manifests element keeps one in /etc/dib-manifests:
+    elements with their tree digests, the environment, the layer keys and the packages."""
+    from dibdo.keys import tree_digest
+    from dibdo.tasks.environ import key_environment
+
+    data = {
+        "elements": {
+            e.name: tree_digest(e.path, build.memo, exclude=_DOCS) for e in build.elements.elements
+        },
+        "environment": key_environment(build),
+        "layers": list(step.layers),
+        "packages": packages,
+    }
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _packages(path: Path) -> list[str]:

@@ -65,12 +65,16 @@ def output_path(build: Build, fmt: Format) -> Path:
 
 def manifest(build: Build, plan: Plan) -> dict[str, Any]:
     """What was built from what: elements, environment, keys, packages, block device."""
-    packages = build.store.get(plan.converts[0].key.digest).meta.get("packages", []) \
-        if plan.converts else []
+    packages = (
+        build.store.get(plan.converts[0].key.digest).meta.get("packages", [])
+        if plan.converts
+        else []
+    )
     return {
         "image": build.spec.name,
-        "elements": {e.name: {"tree": _tree_digest(build, e.path)}
-                     for e in build.elements.elements},
+        "elements": {
+            e.name: {"tree": _tree_digest(build, e.path)} for e in build.elements.elements
+        },
         "environment": {k: v for k, v in build.config.dib_env.items()},
         "tasks": {s.name: s.key.digest for s in plan.all},
         "packages": packages,
@@ -131,7 +135,7 @@ def image_task(build: Build, plan: Plan) -> dict[str, Any]:
         "basename": "image",
         "name": build.spec.name,
         "doc": f"{build.spec.name}: {' '.join(build.spec.elements)} -> "
-               f"{', '.join(build.spec.formats)}",
+        f"{', '.join(build.spec.formats)}",
         "actions": [(deliver, [build, plan])],
         "uptodate": [Delivered(build, plan)],
         "task_dep": [task_name(build, c) for c in plan.converts],

@@ -39,9 +39,8 @@ def fetch(build: Build, step: Step) -> bool:
             downloads = {o["sha256"]: st.path / f"{name}.zst" for name, o in objects.items()}
             if not build.remote.fetch_objects(downloads):
                 raise _Rejected()
-            for name, o in objects.items():
+            for name in objects:
                 _unpack(name, st.path / f"{name}.zst", st.path)
-                del o
             st.meta.update(record["meta"])
     except _Rejected:
         log.warn(f"remote cache: {step.name} could not be fetched; building it here")
@@ -63,6 +62,16 @@ def _unpack(name: str, archive: Path, into: Path) -> None:
     else:
         pack.unpack_file(archive, into / name)
     archive.unlink()
+
+
+def backfill(build: Build, step: Step) -> None:
+    """A local hit the remote lacks is uploaded too, so a runner that built before the
+    remote was set up still fills it."""
+    if build.remote is None or not build.remote.config.mode.writes:
+        return
+    if build.remote.config.mode.reads and has(build, step.key.digest):
+        return
+    upload(build, step)
 
 
 def upload(build: Build, step: Step) -> None:

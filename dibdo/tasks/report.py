@@ -22,6 +22,7 @@ class TaskRecord:
     outcome: str
     seconds: float = 0.0
     log: str | None = None
+    why: list[str] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -63,7 +64,9 @@ class Report:
             counts[rec.outcome] = counts.get(rec.outcome, 0) + 1
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         slow = sorted(self.tasks.values(), key=lambda r: -r.seconds)[:5]
-        lines = [f"{self.image}: {len(self.tasks)} tasks ({parts}) in "
-                 f"{time.time() - self.started:.1f}s"]
+        lines = [
+            f"{self.image}: {len(self.tasks)} tasks ({parts}) in "
+            f"{time.time() - self.started:.1f}s"
+        ]
         lines += [f"  {r.seconds:7.1f}s  {r.outcome:8} {r.name}" for r in slow if r.seconds >= 0.1]
         return "\n".join(lines)

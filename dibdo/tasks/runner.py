@@ -54,8 +54,10 @@ def loader_for(builds: Sequence[Build]) -> ModuleTaskLoader:
         for build in builds:
             yield from image_tasks(build)
 
-    namespace: dict[str, Any] = {"task_images": task_images,
-                                 "DOIT_CONFIG": doit_config(builds[0].config.cache_dir)}
+    namespace: dict[str, Any] = {
+        "task_images": task_images,
+        "DOIT_CONFIG": doit_config(builds[0].config.cache_dir),
+    }
     return ModuleTaskLoader(namespace)
 
 

@@ -22,6 +22,7 @@ from dibdo.elements.packages import PhasePackages, package_installs
 from dibdo.journal import Journal, for_process
 from dibdo.keys import StatMemo
 from dibdo.store import Store, remove_tree
+from dibdo.store.remote import RemoteCache
 from dibdo.tasks import blockdev_config, index_state
 from dibdo.tasks.build import Build, ImageSpec
 from dibdo.tasks.environ import resolve
@@ -29,8 +30,16 @@ from dibdo.tasks.hooks import run_hook
 from dibdo.tasks.report import Report
 
 # Read on the host, not carried into the chroot's hooks directory.
-_HOST_ONLY = ("README", "README.rst", "README.md", "element-deps", "element-provides",
-              "package-installs.yaml", "package-installs.json", "pkg-map")
+_HOST_ONLY = (
+    "README",
+    "README.rst",
+    "README.md",
+    "element-deps",
+    "element-provides",
+    "package-installs.yaml",
+    "package-installs.json",
+    "pkg-map",
+)
 
 
 def elements_for(config: Config, spec: ImageSpec) -> ElementSet:
@@ -62,22 +71,36 @@ def write_package_lists(packages: dict[str, PhasePackages], hooks: Path) -> None
         (target / phase).write_text("\n".join(lines) + "\n")
 
 
-def _packages(config: Config, spec: ImageSpec, elements: ElementSet,
-              env: dict[str, str]) -> dict[str, PhasePackages]:
+def _packages(
+    config: Config, spec: ImageSpec, elements: ElementSet, env: dict[str, str]
+) -> dict[str, PhasePackages]:
     distro = env.get("DISTRO_NAME", "debian")
     family = env.get("DIB_DISTRO_FAMILY", "debian" if distro in ("debian", "ubuntu") else "")
-    packages = package_installs(elements.elements, env=env, distro=distro, family=family,
-                                release=env.get("DIB_RELEASE", config.release), arch=config.arch)
+    packages = package_installs(
+        elements.elements,
+        env=env,
+        distro=distro,
+        family=family,
+        release=env.get("DIB_RELEASE", config.release),
+        arch=config.arch,
+    )
     if spec.packages:
         base = packages.get("install.d", PhasePackages())
-        packages["install.d"] = PhasePackages(base.install + spec.packages, base.uninstall,
-                                              base.build_only)
+        packages["install.d"] = PhasePackages(
+            base.install + spec.packages, base.uninstall, base.build_only
+        )
     return packages
 
 
 @contextlib.contextmanager
-def open_build(config: Config, spec: ImageSpec, *, store: Store,
-               proxy_url: str | None, remote: object = None) -> Iterator[Build]:
+def open_build(
+    config: Config,
+    spec: ImageSpec,
+    *,
+    store: Store,
+    proxy_url: str | None,
+    remote: RemoteCache | None = None,
+) -> Iterator[Build]:
     """A Build ready for `image_tasks()`; its workspace is removed on exit."""
     elements = elements_for(config, spec)
     journal = for_process(config.cache_dir)
@@ -89,16 +112,28 @@ def open_build(config: Config, spec: ImageSpec, *, store: Store,
     try:
         hooks = workspace / "hooks"
         assemble_hooks(elements, hooks)
-        env = resolve(environment_files(elements.elements), {**config.dib_env, **spec.env,
-                                                             "ARCH": config.arch})
+        env = resolve(
+            environment_files(elements.elements),
+            {**config.dib_env, **spec.env, "ARCH": config.arch},
+        )
         packages = _packages(config, spec, elements, env)
         write_package_lists(packages, hooks)
-        build = Build(config=config, spec=spec, store=store, elements=elements,
-                      hooks_dir=hooks, workspace=workspace, journal=journal, memo=memo,
-                      packages=packages, report=Report(spec.name), proxy_url=proxy_url,
-                      index_state=index_state.current(config, proxy_url),
-                      blockdev_json=blockdev_config.load(config, elements),
-                      remote=remote)  # type: ignore[arg-type]
+        build = Build(
+            config=config,
+            spec=spec,
+            store=store,
+            elements=elements,
+            hooks_dir=hooks,
+            workspace=workspace,
+            journal=journal,
+            memo=memo,
+            packages=packages,
+            report=Report(spec.name),
+            proxy_url=proxy_url,
+            index_state=index_state.current(config, proxy_url),
+            blockdev_json=blockdev_config.load(config, elements),
+            remote=remote,
+        )
         _extra_data(build)
         yield build
     finally:

@@ -15,6 +15,7 @@ from dibdo import log
 from dibdo.config import Config
 from dibdo.journal import for_process
 from dibdo.store import Store
+from dibdo.store.remote import RemoteCache
 from dibdo.tasks.build import Build, ImageSpec
 from dibdo.tasks.session import open_build
 
@@ -35,9 +36,12 @@ def build_session(config: Config, specs: Sequence[ImageSpec]) -> Iterator[list[B
         store = stack.enter_context(Store(config.cache_dir, size_limit=config.cache_size))
         proxy_url = config.proxy or _start_proxy(stack, config)
         remote = _open_remote(stack, config)
-        builds = [stack.enter_context(open_build(config, spec, store=store,
-                                                 proxy_url=proxy_url, remote=remote))
-                  for spec in specs]
+        builds = [
+            stack.enter_context(
+                open_build(config, spec, store=store, proxy_url=proxy_url, remote=remote)
+            )
+            for spec in specs
+        ]
         yield builds
     for_process(config.cache_dir).close()
 
@@ -46,17 +50,22 @@ def _start_proxy(stack: contextlib.ExitStack, config: Config) -> str | None:
     from dibdo.proxy import ProxyServer
 
     # Loopback-only and gone with the build, so a mirror on a private network is allowed.
-    proxy = stack.enter_context(ProxyServer(config.cache_dir / "proxy",
-                                            index_window=config.index_window,
-                                            refresh=config.refresh, allow_private=True))
+    proxy = stack.enter_context(
+        ProxyServer(
+            config.cache_dir / "proxy",
+            index_window=config.index_window,
+            refresh=config.refresh,
+            allow_private=True,
+        )
+    )
     return str(proxy.url)
 
 
-def _open_remote(stack: contextlib.ExitStack, config: Config) -> object:
+def _open_remote(stack: contextlib.ExitStack, config: Config) -> RemoteCache | None:
     if not config.remote_cache:
         return None
-    from dibdo.store.remote import RemoteCache, RemoteConfig, RemoteMode, remote_auth_from_env
     from dibdo.config import environment
+    from dibdo.store.remote import RemoteConfig, RemoteMode, remote_auth_from_env
 
     mode = RemoteMode(config.remote_cache_mode)
     remote_config = RemoteConfig(url=config.remote_cache, mode=mode)
