@@ -8,7 +8,6 @@ and both cores; `wait_for_quiet()` polls until none runs, so no two builds overl
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,24 +19,21 @@ BUILD_PATTERN = "dibdo build|disk-image-create|mmdebstrap|doit image"
 
 @dataclass(frozen=True)
 class Machine:
-    """Named in the output: `uname -a`, cores, memory, and whether KVM is usable."""
+    """Named in the output: `uname -a`, cores and memory."""
 
     uname: str
     cpus: int
     memory_gib: float
-    kvm: bool
 
     def describe(self) -> str:
-        accel = "KVM" if self.kvm else "no KVM (TCG boots)"
-        return f"{self.uname}; {self.cpus} cores, {self.memory_gib:.1f} GiB memory, {accel}"
+        return f"{self.uname}; {self.cpus} cores, {self.memory_gib:.1f} GiB memory"
 
 
 def this_machine() -> Machine:
     uname = " ".join(run(["uname", "-a"], capture=True).stdout.split())
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-    kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
-    return Machine(uname, os.cpu_count() or 1, mem_kib / 2**20, kvm)
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    return Machine(uname, os.cpu_count() or 1, mem_kib / 2**20)
 
 
 def other_builds() -> list[str]:

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidebyside.machine import rx_bytes
 from dibdo.run import Arg, run
+from sidebyside.machine import rx_bytes
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,28 @@ class Measurement:
     upstream_bytes: int | None = None  # what the package proxy fetched, when one was used
 
 
-def measured(argv: Sequence[Arg], *, env: Mapping[str, str], logfile: Path,
-             cwd: Path | None = None) -> Measurement:
+def measured(
+    argv: Sequence[Arg], *, env: Mapping[str, str], logfile: Path, cwd: Path | None = None
+) -> Measurement:
     """Run `argv` under `/usr/bin/time -v`; its output goes to `logfile`."""
     timefile = logfile.with_suffix(".time")
     timefile.unlink(missing_ok=True)
     rx0, start = rx_bytes(), time.monotonic()
-    result = run(["/usr/bin/time", "-v", "-o", timefile, *argv], env=env, logfile=logfile,
-                 cwd=cwd, check=False)
+    result = run(
+        ["/usr/bin/time", "-v", "-o", timefile, *argv],
+        env=env,
+        logfile=logfile,
+        cwd=cwd,
+        check=False,
+    )
     seconds = time.monotonic() - start
-    return Measurement(round(seconds, 2), peak_rss_mib(timefile), rx_bytes() - rx0,
-                       result.returncode == 0, os.fspath(logfile))
+    return Measurement(
+        round(seconds, 2),
+        peak_rss_mib(timefile),
+        rx_bytes() - rx0,
+        result.returncode == 0,
+        os.fspath(logfile),
+    )
 
 
 def peak_rss_mib(timefile: Path) -> float:

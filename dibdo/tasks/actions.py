@@ -58,7 +58,7 @@ class Needs:
 
         missing = [c for c in self.plan.converts if not self.available(c)]
         if step.kind is Kind.CONVERT:
-            return step in missing
+            return True  # the deliverables: fetched when the remote has them
         wants_tree = any(not Format[c.fmt].needs_disk for c in missing)
         if step.kind is Kind.DISK:
             return any(Format[c.fmt].needs_disk for c in missing)
@@ -99,43 +99,55 @@ class InStore:
         return f"InStore({self.step.name}: {self.step.key.digest})"
 
 
-def execute(build: Build, step: Step) -> TaskFailed | None:
+def execute(build: Build, plan: Plan, step: Step) -> TaskFailed | None:
     """The action: fetch the step's result, or build it; record the outcome."""
-    start = time.monotonic()
-    name = task_name(build, step)
     try:
-        why = explain.reasons(build, step)
-        if remote.fetch(build, step):
-            outcome = "fetched"
-        else:
-            log.info(f"building {step.describe()}: {'; '.join(why)}")
-            with build.store.stage(
-                step.key.digest,
-                "layer" if step.kind in LAYER_KINDS else step.kind.value,
-            ) as st:
-                st.meta.update(
-                    {"task": step.name, "kind_detail": step.kind.value, "inputs": step.key.inputs}
-                )
-                _RUNNERS[step.kind](build, step, st)
-            remote.upload(build, step)
-            outcome = "built"
+        _materialize(build, plan, step)
     except DibdoError as exc:
+        name = task_name(build, step)
         build.report.extra["error"] = {"task": name, "message": exc.message, "hint": exc.hint}
         return TaskFailed(f"{exc.message}\n{exc.hint}".strip())
+    return None
+
+
+def _inputs(plan: Plan, step: Step) -> list[Step]:
+    """The steps whose results this one reads: its layers, or the disk it converts."""
+    from dibdo.convert import Format
+
+    if step.kind is Kind.CONVERT and Format[step.fmt].needs_disk:
+        return [plan.disk]
+    by_key = {s.key.digest: s for s in plan.layer_steps}
+    return [by_key[k] for k in step.layers if k in by_key]
+
+
+def _materialize(build: Build, plan: Plan, step: Step) -> None:
+    """Make `step`'s result local: its inputs first (a step skipped because a later
+    result was in the remote cache is needed after all when that fetch fails), then
+    fetch it, or build it."""
+    if build.store.has(step.key.digest):
+        return
+    for parent in _inputs(plan, step):
+        _materialize(build, plan, parent)
+    start = time.monotonic()
+    why = explain.reasons(build, step)
+    if remote.fetch(build, step):
+        outcome = "fetched"
+    else:
+        log.info(f"building {step.describe()}: {'; '.join(why)}")
+        kind = "layer" if step.kind in LAYER_KINDS else step.kind.value
+        with build.store.stage(step.key.digest, kind) as st:
+            st.meta.update({"task": step.name, "inputs": step.key.inputs})
+            _RUNNERS[step.kind](build, step, st)
+        remote.upload(build, step)
+        outcome = "built"
     logfile = build.store.log_path(step.key.digest)
     explain.remember(build, {step.name: step.key.digest})
-    build.report.record(
-        TaskRecord(
-            name,
-            step.kind.value,
-            step.key.digest,
-            outcome,
-            round(time.monotonic() - start, 3),
-            str(logfile) if logfile.exists() else None,
-            why,
-        )
+    seconds = round(time.monotonic() - start, 3)
+    log_name = str(logfile) if logfile.exists() else None
+    record = TaskRecord(
+        task_name(build, step), step.kind.value, step.key.digest, outcome, seconds, log_name, why
     )
-    return None
+    build.report.record(record)
 
 
 def task(build: Build, plan: Plan, step: Step, needs: Needs) -> dict[str, Any]:
@@ -150,7 +162,7 @@ def task(build: Build, plan: Plan, step: Step, needs: Needs) -> dict[str, Any]:
         "basename": step.kind.value,
         "name": f"{build.spec.name}/{step.name}",
         "doc": step.describe(),
-        "actions": [(execute, [build, step])],
+        "actions": [(execute, [build, plan, step])],
         "uptodate": [InStore(build, needs, step)],
         "task_dep": deps,
         "verbosity": 2,
