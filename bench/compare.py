@@ -2,8 +2,8 @@
 """dibdo side by side with diskimage-builder (issue 8): both build `debian-minimal vm` (plus a
 small test element) as qcow2 on this machine, in one run, scenario by scenario, interleaved.
 
-    bench/compare --quick          # one repetition of each scenario (about 15 minutes)
-    bench/compare --repeat 3       # three, medians reported
+    bench/compare --quick          # one repetition of each scenario (about 14 minutes here)
+    bench/compare --repeat 3       # three, medians reported (the default)
 
 Prints one markdown table (scenario | DIB s | dibdo s | ratio | goal | met | boots), the
 downloaded bytes, peak memory and image sizes, and where dibdo's cold build spends its time;
@@ -13,7 +13,9 @@ writes them as JSON and as a PNG bar chart into bench/results/ (git-ignored). Th
 Set up on first use, under --bench-dir (default /var/tmp/dibdo-bench): DIB (pinned, from
 PyPI) in its own virtualenv with its Debian host packages, and matplotlib in another
 virtualenv for the chart. What DIB needs on this machine is written in sidebyside/dib.py;
-the scenarios in sidebyside/scenarios.py. Needs root (both tools build with loop devices).
+the scenarios in sidebyside/scenarios.py. Needs root (both tools build with loop devices)
+and about 15 GB free there while it runs: each repetition's caches are removed at its end,
+the images when the run ends (--keep-images keeps them); logs stay in --bench-dir/logs.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sidebyside.boot import Boot, boot_test  # noqa: E402
 from sidebyside.dibdo_side import Dibdo  # noqa: E402
 from sidebyside.machine import this_machine  # noqa: E402
 from sidebyside.probe import Probe  # noqa: E402
+from sidebyside.reap import reap  # noqa: E402
 from sidebyside.runner import Bench, repetition  # noqa: E402
 from sidebyside.scenarios import Tool  # noqa: E402
 
@@ -67,6 +70,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=BENCH / "results")
     p.add_argument("--no-boot", action="store_true", help="skip the boot tests")
     p.add_argument("--no-dib", action="store_true", help="dibdo's builds only (no ratios)")
+    p.add_argument("--keep-images", action="store_true", help="keep the images (bench-dir/out)")
     args = p.parse_args(argv)
     if args.quick:
         args.repeat = 1
@@ -99,45 +103,57 @@ def main(argv: list[str]) -> int:
     if os.geteuid() != 0:
         print("bench/compare: run as root (both tools use loop devices)", file=sys.stderr)
         return 1
-    root: Path = args.bench_dir
+    bench, plot_python = prepare(args.bench_dir, with_dib=not args.no_dib)
+    machine = this_machine()
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"bench/compare on {machine.describe()}", flush=True)
+    try:
+        for rep in range(1, args.repeat + 1):
+            print(f"repetition {rep}/{args.repeat}", flush=True)
+            repetition(bench, rep)
+        found = {} if args.no_boot else boots(bench)
+    finally:  # an interrupted DIB run leaves its mounts and loop devices
+        for item in reap(bench.root):
+            print(f"cleaned up: {item}", file=sys.stderr)
+    doc = report.document(
+        bench.results,
+        header=header(machine.describe(), started, args.repeat),
+        boots=found,
+        tasks={name: report.breakdown(path) for name, path in bench.reports.items()},
+        leaks=bench.leaks,
+    )
+    write(doc, args.results, plot_python)
+    if not args.keep_images:
+        shutil.rmtree(bench.out, ignore_errors=True)
+    failed = [m for ms in bench.results.samples.values() for m in ms if not m.ok]
+    return 1 if failed else 0
+
+
+def prepare(root: Path, *, with_dib: bool) -> tuple[Bench, Path]:
+    """Set up DIB and the chart's virtualenv (first use), empty the logs and images."""
+    free = shutil.disk_usage(root if root.exists() else root.parent).free
+    if free < 15 * 2**30:
+        print(f"warning: {free / 2**30:.0f} GiB free under {root}; a repetition needs ~15 GiB")
     elements = root / "elements"
     environ = dict(os.environ)
     the_dib = dib.setup(root, elements_path=elements, environ=environ)
     plot_python = chart_env.setup(root, environ=environ)
-    bench = Bench(
-        root,
-        the_dib,
-        Dibdo(REPO, elements),
-        Probe(elements),
-        with_dib=not args.no_dib,
-        reuse_dib_warm=args.repeat == 1,
-    )
+    bench = Bench(root, the_dib, Dibdo(REPO, elements), Probe(elements), with_dib=with_dib)
     for folder in (bench.logs, bench.out):
         bench.fresh(folder)
-    machine = this_machine()
-    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"bench/compare on {machine.describe()}", flush=True)
-    for rep in range(1, args.repeat + 1):
-        print(f"repetition {rep}/{args.repeat}", flush=True)
-        repetition(bench, rep)
-    found = {} if args.no_boot else boots(bench)
-    header = {
-        "machine": machine.describe(),
+    return bench, plot_python
+
+
+def header(machine: str, started: str, repeat: int) -> report.Doc:
+    return {
+        "machine": machine,
         "started": started,
         "dibdo": dibdo_version(),
         "dib_version": dib.DIB_VERSION,
-        "repeat": args.repeat,
+        "repeat": repeat,
         "image": "debian-minimal vm + a test element (bench-probe), qcow2",
         "notes": NOTES,
     }
-    cold = report.breakdown(bench.reports.get("r1-cold-dibdo", root / "none"))
-    doc = report.document(
-        bench.results, header=header, boots=found, cold_tasks=cold, leaks=bench.leaks
-    )
-    write(doc, args.results, plot_python)
-    cleanup_outputs(bench)
-    failed = [m for ms in bench.results.samples.values() for m in ms if not m.ok]
-    return 1 if failed else 0
 
 
 def write(doc: report.Doc, results: Path, plot_python: Path) -> None:
@@ -153,13 +169,6 @@ def write(doc: report.Doc, results: Path, plot_python: Path) -> None:
     run([plot_python, chart, results / f"compare-{stamp}.json", png], env=chart_env.env())
     shutil.copyfile(png, results / "latest.png")
     print(f"written: {results}/compare-{stamp}.{{md,json,png}} (and latest.*)", flush=True)
-
-
-def cleanup_outputs(bench: Bench) -> None:
-    """Images are large: keep the boot-tested cold outputs, drop the rest."""
-    for name, path in bench.outputs.items():
-        if "-cold-" not in name:
-            path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

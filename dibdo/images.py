@@ -59,9 +59,10 @@ def doit_namespace() -> dict[str, Any]:
     try:
         images = read_images()
         specs = [spec_for(name, entry) for name, entry in images.items()]
-        config = cfg.load(None, **(specs[0][1] if specs else {}))
+        config = cfg.load(None)
         stack = contextlib.ExitStack()
-        builds = stack.enter_context(build_session(config, [s for s, _ in specs]))
+        session = build_session(config, [s for s, _ in specs], overrides=[o for _, o in specs])
+        builds = stack.enter_context(session)
     except DibdoError as exc:
         die(exc.message, hint=exc.hint)
     atexit.register(stack.close)

@@ -32,8 +32,26 @@ def e2e_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def shared_cache(e2e_dir: Path) -> Path:
-    """The session's local cache: the base layer is built once and shared."""
+def shared_proxy(e2e_dir: Path) -> Iterator[str]:
+    """One package proxy for the whole session: only the first build downloads."""
+    from dibdo.proxy import ProxyServer
+
+    with ProxyServer(e2e_dir / "proxy", allow_private=True) as proxy:
+        old = os.environ.get("DIBDO_PROXY")
+        os.environ["DIBDO_PROXY"] = str(proxy.url)
+        try:
+            yield str(proxy.url)
+        finally:
+            if old is None:
+                os.environ.pop("DIBDO_PROXY", None)
+            else:
+                os.environ["DIBDO_PROXY"] = old
+
+
+@pytest.fixture(scope="session")
+def shared_cache(e2e_dir: Path, shared_proxy: str) -> Path:
+    """The session's local cache: the base layer is built once and shared (and every
+    build goes through the session's package proxy)."""
     return e2e_dir / "cache"
 
 

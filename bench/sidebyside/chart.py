@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _seconds(tool: dict[str, Any] | None) -> float:
 
 def draw(doc: dict[str, Any], out: Path) -> None:
     rows = doc["scenarios"]
-    labels = [r["title"].replace(", ", ",\n").replace(": ", ":\n") for r in rows]
+    labels = [textwrap.fill(r["title"], 22) for r in rows]
     dib = [_seconds(r["dib"]) for r in rows]
     ours = [_seconds(r["dibdo"]) for r in rows]
     fig, ax = plt.subplots(figsize=(12, 6), dpi=100)
@@ -46,6 +47,7 @@ def draw(doc: dict[str, Any], out: Path) -> None:
                 xycoords=("data", "axes fraction"),
                 ha="center",
                 fontsize=8,
+                bbox={"boxstyle": "round", "fc": "white", "alpha": 0.85},
             )
     ax.set_yscale("log")
     ax.set_ylabel("seconds (log scale; lower is better)")

@@ -32,7 +32,7 @@ class Proxy:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(f"{self.url}/_dibdo/stats", timeout=10) as response:
             stats = json.load(response)
-        return int(stats.get("bytes_from_upstream", 0))
+        return int(stats["since_start"]["bytes_from_upstream"])
 
 
 @dataclass(frozen=True)

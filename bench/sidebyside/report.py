@@ -55,13 +55,15 @@ def document(
     *,
     header: Doc,
     boots: dict[str, Boot],
-    cold_tasks: list[Doc],
+    tasks: dict[str, list[Doc]],
     leaks: list[str],
 ) -> Doc:
+    """`tasks`: the breakdown of every dibdo build, by run name (`r1-cold-dibdo`, ...)."""
     return {
         **header,
         "scenarios": [_scenario(results, s, boots) for s in SCENARIOS],
-        "dibdo_cold_tasks": cold_tasks,
+        "dibdo_cold_tasks": tasks.get("r1-cold-dibdo", []),
+        "dibdo_tasks": tasks,
         "leaks": leaks,
     }
 
@@ -72,6 +74,8 @@ def breakdown(report: Path) -> list[Doc]:
         return []
     tasks = json.loads(report.read_text()).get("tasks", [])
     rows = [{k: t.get(k) for k in ("name", "kind", "outcome", "seconds")} for t in tasks]
+    for row in rows:  # "step:IMAGE/03-install-90-foo" -> "03-install-90-foo"
+        row["name"] = str(row["name"]).rpartition("/")[2]
     return sorted(rows, key=lambda r: -float(r["seconds"] or 0))
 
 
@@ -81,6 +85,10 @@ def _s(value: float | None) -> str:
 
 def _mib(n: int | None) -> str:
     return "-" if n is None else f"{n / 2**20:.0f} MiB"
+
+
+def _rss(tool: Doc) -> str:
+    return f"{tool['peak_rss_mib']:.0f} MiB" if tool else "-"
 
 
 def _goal(g: float | None) -> str:
@@ -108,7 +116,7 @@ def main_table(doc: Doc) -> list[str]:
     for sc in doc["scenarios"]:
         dib = _s(sc["dib"]["median_seconds"]) if sc["dib"] else "-"
         if sc["ratio_against_dib"] != sc["key"]:
-            dib = f"- ({sc['ratio_against_dib']})"
+            dib = f"- (vs {sc['ratio_against_dib']})"
         ours = _s(sc["dibdo"]["median_seconds"]) if sc["dibdo"] else "-"
         ratio = "-" if sc["ratio"] is None else f"{sc['ratio']:.3f}x"
         lines.append(
@@ -130,7 +138,7 @@ def figures_table(doc: Doc) -> list[str]:
         ours = f"{_mib(max(o['rx_bytes']))} ({_mib(max(up)) if up else '-'})" if o else "-"
         lines.append(
             f"| {sc['title']} | {_mib(max(d['rx_bytes'])) if d else '-'} | {ours} "
-            f"| {d.get('peak_rss_mib', '-')} MiB | {o.get('peak_rss_mib', '-')} MiB "
+            f"| {_rss(d)} | {_rss(o)} "
             f"| {_mib(d.get('image_bytes'))} | {_mib(o.get('image_bytes'))} |"
         )
     return lines
@@ -155,6 +163,12 @@ def markdown(doc: Doc) -> str:
         "",
     ]
     leaks = doc["leaks"] or ["none"]
+    accels = sorted({b["accel"] for sc in doc["scenarios"] for b in sc["boot"].values()})
+    if accels:
+        head.append(
+            f"Boot test: `dibdo boot-test` on both cold outputs (qemu, {', '.join(accels)}"
+            "; serial console until the login prompt).\n"
+        )
     return (
         "\n".join(
             [

@@ -3,7 +3,8 @@ that whatever drifts on the machine hits both. Before each build the runner wait
 other image build runs here; after each, it reaps what the build left (and notes it).
 
 Directories under the bench root: `dib/` (DIB's cache and temp), `dibdo/rN/` (cache
-directories, the proxy's and nginx's), `out/` (images), `logs/`.
+directories, the proxy's and nginx's; removed, like DIB's cache, when the repetition ends),
+`out/` (images), `logs/` (every build's log, `/usr/bin/time` output and dibdo report).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ class Bench:
     dibdo: Dibdo
     probe: Probe
     with_dib: bool = True
-    reuse_dib_warm: bool = False
     results: Results = field(default_factory=Results)
     leaks: list[str] = field(default_factory=list)
     reports: dict[str, Path] = field(default_factory=dict)
@@ -70,16 +70,12 @@ def repetition(bench: Bench, rep: int) -> None:
         run_pair(bench, rep, "finalise", proxy, cache=work / "cache")
         run_pair(bench, rep, "proxy", proxy, cache=work / "cache-proxy")
         fresh_runner(bench, rep, proxy, filled_from=work / "cache")
+    shutil.rmtree(work)  # caches of several GB each
+    bench.dib.clear_cache()
 
 
 def run_pair(bench: Bench, rep: int, key: str, proxy: Proxy, *, cache: Path) -> None:
-    if not bench.with_dib:
-        pass
-    elif key == "proxy" and bench.reuse_dib_warm:
-        # DIB does the same here as in "warm" (its own caches warm): --quick reuses that run
-        bench.results.add(key, Tool.DIB, bench.results.of("warm", Tool.DIB)[-1])
-        print("  DIB, proxy: same build as warm, its time reused (--quick)", flush=True)
-    else:
+    if bench.with_dib:
         dib_build(bench, rep, key)
     dibdo_build(bench, rep, key, proxy, cache=cache)
 
@@ -133,7 +129,9 @@ def dibdo_build(
 def fresh_runner(bench: Bench, rep: int, proxy: Proxy, *, filled_from: Path) -> None:
     """A runner fills the remote cache (not measured), then a new runner with an empty cache
     directory builds the same image from it, read-only."""
-    sys.path.insert(0, str(bench.dibdo.repo / "tests"))
+    tests = str(bench.dibdo.repo / "tests")
+    if tests not in sys.path:
+        sys.path.append(tests)
     from nginx_fixture import running_nginx  # type: ignore[import-not-found]
 
     work = bench.root / "dibdo" / f"r{rep}"

@@ -7,9 +7,11 @@ KeyboardInterrupt so that every context manager unwinds (mounts, loop devices, s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
+from typing import Any
 
 from dibdo import log
 from dibdo.config import Config
@@ -29,19 +31,29 @@ def install_signal_handlers() -> None:
 
 
 @contextlib.contextmanager
-def build_session(config: Config, specs: Sequence[ImageSpec]) -> Iterator[list[Build]]:
-    """Open the store, the package proxy, the remote cache and one Build per spec."""
+def build_session(
+    config: Config,
+    specs: Sequence[ImageSpec],
+    *,
+    overrides: Sequence[Mapping[str, Any]] = (),
+) -> Iterator[list[Build]]:
+    """Open the store, the package proxy, the remote cache and one Build per spec (each
+    with its own settings from `overrides`, e.g. an images.yaml entry's release)."""
     log.VERBOSE.set(config.verbose)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(Store(config.cache_dir, size_limit=config.cache_size))
         proxy_url = config.proxy or _start_proxy(stack, config)
         remote = _open_remote(stack, config)
-        builds = [
-            stack.enter_context(
-                open_build(config, spec, store=store, proxy_url=proxy_url, remote=remote)
-            )
-            for spec in specs
-        ]
+        builds = []
+        for i, spec in enumerate(specs):
+            changes = {
+                k: v
+                for k, v in (overrides[i] if i < len(overrides) else {}).items()
+                if v is not None
+            }
+            own = dataclasses.replace(config, **changes)
+            build = open_build(own, spec, store=store, proxy_url=proxy_url, remote=remote)
+            builds.append(stack.enter_context(build))
         yield builds
     for_process(config.cache_dir).close()
 
