@@ -126,13 +126,14 @@ def _materialize(build: Build, plan: Plan, step: Step) -> None:
     fetch it, or build it."""
     if build.store.has(step.key.digest):
         return
-    for parent in _inputs(plan, step):
-        _materialize(build, plan, parent)
     start = time.monotonic()
     why = explain.reasons(build, step)
     if remote.fetch(build, step):
         outcome = "fetched"
     else:
+        for parent in _inputs(plan, step):
+            _materialize(build, plan, parent)
+        start = time.monotonic()
         log.info(f"building {step.describe()}: {'; '.join(why)}")
         kind = "layer" if step.kind in LAYER_KINDS else step.kind.value
         with build.store.stage(step.key.digest, kind) as st:
