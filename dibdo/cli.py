@@ -82,7 +82,13 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 def cmd_boot_test(args: argparse.Namespace) -> int:
     from dibdo.boot import boot_test_main
 
-    return boot_test_main(args.image, timeout=args.timeout, expect=args.expect or (), log=args.log)
+    return boot_test_main(
+        args.image,
+        timeout=args.timeout,
+        expect=args.expect or (),
+        log=args.log,
+        uefi=args.uefi,
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--expect", action="append", help="regex to wait for (repeatable)")
     p.add_argument("--log", type=Path, default=None, help="serial log file")
+    p.add_argument("--uefi", action="store_true", help="boot with UEFI firmware (OVMF)")
     p.set_defaults(func=cmd_boot_test)
     return top
 

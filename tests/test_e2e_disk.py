@@ -202,3 +202,43 @@ def test_failing_finalise_script_leaves_nothing(tmp_path: Path, shared_cache: Pa
     assert proc.returncode == 1 and "60-bad" in proc.stderr and "Traceback" not in proc.stderr
     assert leaks(shared_cache, tmp_path) == []
     assert run("losetup", "-a").strip() == ""
+
+
+def test_lvm_image_boots(tmp_path: Path, shared_cache: Path) -> None:
+    (tmp_path / "bd.yaml").write_text(LVM)
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "lvm",
+        "-t",
+        "qcow2",
+        "-p",
+        "lvm2,xfsprogs",
+        "debian-minimal",
+        "vm",
+        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
+    )
+    boot = dibdo("boot-test", tmp_path / "lvm.qcow2", "--timeout", "300")
+    assert "login prompt after" in boot.stdout + boot.stderr
+
+
+def test_gpt_efi_image_boots_with_uefi_and_bios(tmp_path: Path, shared_cache: Path) -> None:
+    (tmp_path / "bd.yaml").write_text(GPT_EFI)
+    dibdo(
+        "build",
+        "--cache-dir",
+        shared_cache,
+        "-o",
+        tmp_path / "gpt",
+        "-t",
+        "qcow2",
+        "debian-minimal",
+        "vm",
+        "block-device-efi",
+        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
+    )
+    for firmware in (["--uefi"], []):
+        boot = dibdo("boot-test", tmp_path / "gpt.qcow2", "--timeout", "300", *firmware)
+        assert "login prompt after" in boot.stdout + boot.stderr

@@ -9,7 +9,7 @@ import pytest
 from elements_fixtures import make_element
 
 from dibdo.elements.discover import Element
-from dibdo.elements.packages import os_family, package_installs, pkg_map
+from dibdo.elements.packages import os_family, package_installs, pkg_map, pkg_map_table
 from dibdo.errors import ConfigError
 
 MAP = {
@@ -106,3 +106,13 @@ def test_package_installs_maps_with_each_elements_own_map(tmp_path: Path) -> Non
     )
     assert result["install.d"].install == ("nginx", "web")
     assert result["install.d"].uninstall == ("old",)
+
+
+def test_table_for_the_chroot_helper_applies_the_same_precedence(tmp_path: Path) -> None:
+    element = _element(tmp_path)
+    table = pkg_map_table(element, distro="debian", family="debian", release="bookworm")
+    assert table["nova"] == ("nova-bookworm",) and table["glance"] == ("glance-debian",)
+    assert table["keystone"] == ("ks-fam",) and table["swift"] == ("s",)
+    assert table["gone"] == ()
+    for name, mapped in table.items():
+        assert mapped == _map(element, [name])

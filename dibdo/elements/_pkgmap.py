@@ -100,3 +100,15 @@ def pkg_map(
                 hint="add the name to the pkg-map's default section",
             )
     return tuple(out)
+
+
+def pkg_map_table(
+    element: Element, *, distro: str, family: str, release: str
+) -> dict[str, tuple[str, ...]]:
+    """Every name `element`'s pkg-map maps for this distro, with what it maps to (for the
+    in-chroot `pkg-map`, which reads the table instead of the JSON)."""
+    path = element.path / "pkg-map"
+    if not path.is_file():
+        return {}
+    table = _name_map(path, distro=distro, family=family, release=release)
+    return {name: tuple(_mapped(value, name, path)) for name, value in sorted(table.items())}

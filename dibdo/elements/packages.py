@@ -29,12 +29,12 @@ from pathlib import Path
 
 from dibdo import log
 from dibdo.elements._load import load_json, load_yaml
-from dibdo.elements._pkgmap import os_family, pkg_map
+from dibdo.elements._pkgmap import os_family, pkg_map, pkg_map_table
 from dibdo.elements.discover import Element
 from dibdo.elements.hooks import PHASES
 from dibdo.errors import ConfigError
 
-__all__ = ["PhasePackages", "os_family", "package_installs", "pkg_map"]
+__all__ = ["PhasePackages", "os_family", "package_installs", "pkg_map", "pkg_map_table"]
 
 _KEYS = frozenset(
     {

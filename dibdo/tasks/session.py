@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from dibdo import log
@@ -18,7 +18,7 @@ from dibdo.config import PROJECT_ROOT, Config
 from dibdo.elements.discover import search_path
 from dibdo.elements.expand import ElementSet, expand
 from dibdo.elements.hooks import environment_files, merged_hooks
-from dibdo.elements.packages import PhasePackages, package_installs
+from dibdo.elements.packages import PhasePackages, os_family, package_installs, pkg_map_table
 from dibdo.journal import Journal, for_process
 from dibdo.keys import StatMemo
 from dibdo.store import Store, remove_tree
@@ -71,17 +71,34 @@ def write_package_lists(packages: dict[str, PhasePackages], hooks: Path) -> None
         (target / phase).write_text("\n".join(lines) + "\n")
 
 
+def write_pkg_map_tables(elements: ElementSet, hooks: Path, env: Mapping[str, str]) -> None:
+    """One table per element with a pkg-map, read by the in-chroot `pkg-map` helper."""
+    distro, family, release = _distro(env)
+    target = hooks / "pkg-map"
+    for element in elements.elements:
+        table = pkg_map_table(element, distro=distro, family=family, release=release)
+        if table:
+            target.mkdir(exist_ok=True)
+            lines = [" ".join((name, *mapped)) for name, mapped in table.items()]
+            (target / element.name).write_text("\n".join(lines) + "\n")
+
+
+def _distro(env: Mapping[str, str]) -> tuple[str, str, str]:
+    distro = env.get("DISTRO_NAME", "debian")
+    family = env.get("DIB_DISTRO_FAMILY") or os_family(distro)
+    return distro, family, env.get("DIB_RELEASE", "")
+
+
 def _packages(
     config: Config, spec: ImageSpec, elements: ElementSet, env: dict[str, str]
 ) -> dict[str, PhasePackages]:
-    distro = env.get("DISTRO_NAME", "debian")
-    family = env.get("DIB_DISTRO_FAMILY", "debian" if distro in ("debian", "ubuntu") else "")
+    distro, family, release = _distro(env)
     packages = package_installs(
         elements.elements,
         env=env,
         distro=distro,
         family=family,
-        release=env.get("DIB_RELEASE", config.release),
+        release=release or config.release,
         arch=config.arch,
     )
     if spec.packages:
@@ -118,6 +135,7 @@ def open_build(
         )
         packages = _packages(config, spec, elements, env)
         write_package_lists(packages, hooks)
+        write_pkg_map_tables(elements, hooks, env)
         build = Build(
             config=config,
             spec=spec,
