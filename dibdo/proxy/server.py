@@ -13,6 +13,7 @@ The cache directory layout is drawn in `objects.py` (bodies) and `index.py` (ind
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import signal
 import socket
@@ -34,6 +35,7 @@ from dibdo.proxy.index import IndexCache
 from dibdo.proxy.objects import ObjectStore
 from dibdo.proxy.rules import BadTarget, parse_authority
 from dibdo.proxy.stats import ProxyStats, StatsRecorder
+from dibdo.run import retry
 
 DEFAULT_SIZE_LIMIT = 20 * 2**30
 
@@ -173,6 +175,7 @@ def serve(
         raise ConfigError(f"bad --listen address {listen!r}", hint="use HOST:PORT") from exc
     if not _is_loopback(host):
         log.warn(f"listening on {host}: whoever reaches it can use this proxy")
+    _die_with_parent()
     stop = threading.Event()
     proxy = ProxyServer(cache_dir, listen=(host, port), offline=offline,
                         index_window=index_window, allow_private=allow_private,
@@ -185,10 +188,19 @@ def serve(
     return 0
 
 
+def _die_with_parent() -> None:
+    """A proxy started in the foreground of a script goes when the script does (Linux
+    PR_SET_PDEATHSIG), instead of holding its port as an orphan."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def _bound(proxy: ProxyServer, listen: str) -> Iterator[ProxyServer]:
     try:
-        proxy.__enter__()
+        # The previous proxy on this port may still be letting go of it.
+        retry(f"listening on {listen}", proxy.__enter__, attempts=10, delay=0.2, on=OSError)
     except OSError as exc:
         hint = "choose another address with --listen HOST:PORT"
         raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}", hint=hint) from exc
