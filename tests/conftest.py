@@ -29,6 +29,8 @@ def e2e_dir() -> Iterator[Path]:
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     yield path
+    if os.environ.get("DIBDO_TEST_KEEP") != "1":
+        shutil.rmtree(path, ignore_errors=True)  # layers, disks and outputs: many GB
 
 
 @pytest.fixture(scope="session")
