@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from conftest import dibdo, leaks
@@ -74,19 +75,43 @@ def read_root_file(raw: Path, path: str) -> str:
     raise AssertionError(f"{path} not found in {raw}")
 
 
-def test_default_disk_is_mbr_clean_and_boots(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo(
+def build(
+    cache: Path,
+    out: Path,
+    formats: str,
+    *args: str | Path,
+    layout: str | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> CompletedProcess[str]:
+    """`dibdo build` of debian-minimal vm (plus `args`), with a block-device layout if given."""
+    env = dict(env or {})
+    if layout is not None:
+        (out.parent / "bd.yaml").write_text(layout)
+        env["DIB_BLOCK_DEVICE_CONFIG"] = f"file://{out.parent}/bd.yaml"
+    return dibdo(
         "build",
         "--cache-dir",
-        shared_cache,
+        cache,
         "-o",
-        tmp_path / "vm",
+        out,
         "-t",
-        "qcow2,raw",
-        "--checksum",
+        formats,
+        *args,
         "debian-minimal",
         "vm",
+        env=env,
+        check=check,
     )
+
+
+def assert_boots(image: Path, *flags: str) -> None:
+    boot = dibdo("boot-test", image, "--timeout", "300", *flags)
+    assert "login prompt after" in boot.stdout + boot.stderr
+
+
+def test_default_disk_is_mbr_clean_and_boots(tmp_path: Path, shared_cache: Path) -> None:
+    build(shared_cache, tmp_path / "vm", "qcow2,raw", "--checksum")
     table = json.loads(run("sfdisk", "-J", tmp_path / "vm.raw"))["partitiontable"]
     assert table["label"] == "dos" and len(table["partitions"]) == 1
     with partitions(tmp_path / "vm.raw") as parts:
@@ -96,23 +121,12 @@ def test_default_disk_is_mbr_clean_and_boots(tmp_path: Path, shared_cache: Path)
     grub = read_root_file(tmp_path / "vm.raw", "boot/grub/grub.cfg")
     assert "root=UUID=" in grub and "/dev/loop" not in grub and "timeout=0" in grub
     assert (tmp_path / "vm.qcow2.sha256").exists()
-    boot = dibdo("boot-test", tmp_path / "vm.qcow2", "--timeout", "300")
-    assert "login prompt after" in boot.stdout + boot.stderr
+    assert_boots(tmp_path / "vm.qcow2")
     assert leaks(shared_cache, tmp_path) == []
 
 
 def test_every_format_is_read_by_its_consumer(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "img",
-        "-t",
-        "qcow2,vmdk,vhd,vhdx,tar,squashfs,docker",
-        "debian-minimal",
-        "vm",
-    )
+    build(shared_cache, tmp_path / "img", "qcow2,vmdk,vhd,vhdx,tar,squashfs,docker")
     for fmt, name in (("qcow2", "qcow2"), ("vmdk", "vmdk"), ("vpc", "vhd"), ("vhdx", "vhdx")):
         info = json.loads(
             run("qemu-img", "info", "--output=json", "-f", fmt, tmp_path / f"img.{name}")
@@ -126,31 +140,9 @@ def test_every_format_is_read_by_its_consumer(tmp_path: Path, shared_cache: Path
 
 
 def test_one_more_format_converts_only_that(tmp_path: Path, shared_cache: Path) -> None:
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "a",
-        "-t",
-        "qcow2",
-        "debian-minimal",
-        "vm",
-    )
+    build(shared_cache, tmp_path / "a", "qcow2")
     report = tmp_path / "r.json"
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "a",
-        "-t",
-        "qcow2,tgz",
-        "--report",
-        report,
-        "debian-minimal",
-        "vm",
-    )
+    build(shared_cache, tmp_path / "a", "qcow2,tgz", "--report", report)
     built = [t["name"] for t in json.loads(report.read_text())["tasks"] if t["outcome"] == "built"]
     assert built == ["convert:a/convert-tgz"]
 
@@ -159,21 +151,7 @@ def test_one_more_format_converts_only_that(tmp_path: Path, shared_cache: Path) 
 def test_dib_layouts_build(
     tmp_path: Path, shared_cache: Path, layout: str, label: str, count: int
 ) -> None:
-    (tmp_path / "bd.yaml").write_text(layout)
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "d",
-        "-t",
-        "raw",
-        "-p",
-        "lvm2,xfsprogs",
-        "debian-minimal",
-        "vm",
-        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
-    )
+    build(shared_cache, tmp_path / "d", "raw", "-p", "lvm2,xfsprogs", layout=layout)
     table = json.loads(run("sfdisk", "-J", tmp_path / "d.raw"))["partitiontable"]
     assert table["label"] == label and len(table["partitions"]) == count
     subprocess.run(["vgchange", "-an", "vg"], capture_output=True)
@@ -185,60 +163,19 @@ def test_failing_finalise_script_leaves_nothing(tmp_path: Path, shared_cache: Pa
     script.parent.mkdir(parents=True)
     script.write_text("#!/bin/bash\necho about to fail\nexit 7\n")
     script.chmod(0o755)
-    proc = dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "bad",
-        "-t",
-        "raw",
-        "debian-minimal",
-        "vm",
-        "badfinal",
-        env={"ELEMENTS_PATH": str(tmp_path / "el")},
-        check=False,
-    )
+    el = {"ELEMENTS_PATH": str(tmp_path / "el")}
+    proc = build(shared_cache, tmp_path / "bad", "raw", "badfinal", env=el, check=False)
     assert proc.returncode == 1 and "60-bad" in proc.stderr and "Traceback" not in proc.stderr
     assert leaks(shared_cache, tmp_path) == []
     assert run("losetup", "-a").strip() == ""
 
 
 def test_lvm_image_boots(tmp_path: Path, shared_cache: Path) -> None:
-    (tmp_path / "bd.yaml").write_text(LVM)
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "lvm",
-        "-t",
-        "qcow2",
-        "-p",
-        "lvm2,xfsprogs",
-        "debian-minimal",
-        "vm",
-        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
-    )
-    boot = dibdo("boot-test", tmp_path / "lvm.qcow2", "--timeout", "300")
-    assert "login prompt after" in boot.stdout + boot.stderr
+    build(shared_cache, tmp_path / "lvm", "qcow2", "-p", "lvm2,xfsprogs", layout=LVM)
+    assert_boots(tmp_path / "lvm.qcow2")
 
 
 def test_gpt_efi_image_boots_with_uefi_and_bios(tmp_path: Path, shared_cache: Path) -> None:
-    (tmp_path / "bd.yaml").write_text(GPT_EFI)
-    dibdo(
-        "build",
-        "--cache-dir",
-        shared_cache,
-        "-o",
-        tmp_path / "gpt",
-        "-t",
-        "qcow2",
-        "debian-minimal",
-        "vm",
-        "block-device-efi",
-        env={"DIB_BLOCK_DEVICE_CONFIG": f"file://{tmp_path}/bd.yaml"},
-    )
-    for firmware in (["--uefi"], []):
-        boot = dibdo("boot-test", tmp_path / "gpt.qcow2", "--timeout", "300", *firmware)
-        assert "login prompt after" in boot.stdout + boot.stderr
+    build(shared_cache, tmp_path / "gpt", "qcow2", "block-device-efi", layout=GPT_EFI)
+    assert_boots(tmp_path / "gpt.qcow2", "--uefi")
+    assert_boots(tmp_path / "gpt.qcow2")
